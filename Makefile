@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+
+.PHONY: install run test bench clean
+
+$(BIN)/resilience: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/resilience
+
+install: $(BIN)/resilience
+
+run: install
+	$(BIN)/resilience load sample/base
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	for b in benchmarks/*.py; do $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) data reports

@@ -1,0 +1,1 @@
+"""Econometric estimation on ``marts.analysis_panel``; results go to schema ``results``."""

@@ -1,0 +1,93 @@
+"""Schema ``results``: the tables every estimate is written to, and the one writer.
+
+Estimators never touch the database. Each suite (``estimation.suite`` for Tables 4-8,
+``estimation.spatial`` for Tables 9-10) returns a dict ``{table_name: DataFrame}`` whose
+frames carry the columns below *without* ``run_id``; :func:`write_results` stamps the run
+id and inserts every frame inside one transaction, so a failed run leaves no rows.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import duckdb
+import pandas as pd
+
+# Column name -> DuckDB type, in order. ``run_id`` is prepended to every table but ``runs``.
+RESULT_TABLES: dict[str, dict[str, str]] = {
+    "coefficients": {
+        "spec_id": "VARCHAR", "term": "VARCHAR", "estimate": "DOUBLE", "std_error": "DOUBLE",
+        "t_stat": "DOUBLE", "p_value": "DOUBLE", "ci_low": "DOUBLE", "ci_high": "DOUBLE",
+        "nobs": "INTEGER", "estimator": "VARCHAR", "cov_type": "VARCHAR",
+    },
+    "model_stats": {"spec_id": "VARCHAR", "stat": "VARCHAR", "value": "DOUBLE"},
+    "mediation": {
+        "mediator": "VARCHAR", "a": "DOUBLE", "se_a": "DOUBLE", "b": "DOUBLE", "se_b": "DOUBLE",
+        "indirect": "DOUBLE", "sobel_z": "DOUBLE", "sobel_p": "DOUBLE", "method": "VARCHAR",
+        "ci_low": "DOUBLE", "ci_high": "DOUBLE", "replications": "INTEGER", "seed": "INTEGER",
+    },
+    "moran": {
+        "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER", "moran_i": "DOUBLE",
+        "expected_i": "DOUBLE", "variance_norm": "DOUBLE", "z_norm": "DOUBLE", "p_norm": "DOUBLE",
+        "p_perm": "DOUBLE", "permutations": "INTEGER",
+    },
+    "moran_quadrants": {
+        "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER", "province_code": "INTEGER",
+        "z": "DOUBLE", "spatial_lag": "DOUBLE", "quadrant": "VARCHAR",
+    },
+    "spatial_effects": {
+        "spec_id": "VARCHAR", "term": "VARCHAR", "effect": "VARCHAR", "estimate": "DOUBLE",
+        "std_error": "DOUBLE", "p_value": "DOUBLE", "draws": "INTEGER",
+    },
+    "spatial_profile": {"spec_id": "VARCHAR", "rho": "DOUBLE", "log_likelihood": "DOUBLE"},
+}
+
+RUNS_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR PRIMARY KEY", "flow_run_id": "VARCHAR", "started_at": "TIMESTAMP",
+    "finished_at": "TIMESTAMP", "status": "VARCHAR", "vintage": "VARCHAR",
+    "latest_year": "INTEGER", "files": "VARCHAR", "code_version": "VARCHAR",
+    "parameters": "VARCHAR", "error": "VARCHAR",
+}
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema ``results`` and its tables if they do not exist yet."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS results")
+    cols = ", ".join(f'"{c}" {t}' for c, t in RUNS_COLUMNS.items())
+    con.execute(f"CREATE TABLE IF NOT EXISTS results.runs ({cols})")
+    for table, columns in RESULT_TABLES.items():
+        cols = ", ".join(f'"{c}" {t}' for c, t in {"run_id": "VARCHAR", **columns}.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS results.{table} ({cols})")
+
+
+def write_results(
+    con: duckdb.DuckDBPyConnection, run_id: str, frames: Mapping[str, pd.DataFrame]
+) -> dict[str, int]:
+    """Insert every frame under ``run_id`` in one transaction; return rows written per table.
+
+    Unknown tables or missing columns raise before anything is written.
+    """
+    prepared = {name: _conform(name, frame, run_id) for name, frame in frames.items()}
+    ensure_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, frame in prepared.items():
+            con.register("_incoming", frame)
+            con.execute(f"INSERT INTO results.{name} SELECT * FROM _incoming")
+            con.unregister("_incoming")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return {name: len(frame) for name, frame in prepared.items()}
+
+
+def _conform(name: str, frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    if name not in RESULT_TABLES:
+        raise KeyError(f"unknown results table {name!r}; known: {sorted(RESULT_TABLES)}")
+    columns = list(RESULT_TABLES[name])
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"results.{name}: frame lacks columns {missing}")
+    out = frame[columns].copy()
+    out.insert(0, "run_id", run_id)
+    return out

@@ -1,0 +1,1 @@
+"""Prefect orchestration of the annual refresh (orchestration only, no business logic)."""

@@ -1,0 +1,1 @@
+"""Load raw statistical-yearbook and CNRDS-style extracts into the DuckDB warehouse."""

@@ -1,0 +1,158 @@
+"""The ``resilience`` command: one entry point, one subcommand per pipeline step.
+
+Each subcommand is a thin shell over a library function; the modules are imported lazily
+so that ``resilience status`` does not pay for importing Prefect or the estimators.
+Errors that a user can fix (bad extracts, a locked warehouse) are printed without a
+traceback and exit with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from warehouse.errors import ResilienceError
+from warehouse.paths import SAMPLE_BASE_DIR, warehouse_path
+
+
+def _add_warehouse(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--warehouse", "-w", default=None,
+        help="DuckDB warehouse file (default: $RESILIENCE_WAREHOUSE or data/warehouse.duckdb)",
+    )
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from warehouse.loader import load_landing
+
+    summary = load_landing(Path(args.landing_dir), warehouse_path(args.warehouse), vintage=args.vintage)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from warehouse.synthetic import SampleSpec, write_sample
+
+    spec = SampleSpec(seed=args.seed, units=args.units, first_year=args.first_year, last_year=args.last_year)
+    written = write_sample(Path(args.out_dir), spec, next_vintage_dir=args.next_vintage_dir)
+    print(f"wrote {len(written)} synthetic extract files to {args.out_dir}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from warehouse.status import describe_warehouse
+
+    print(describe_warehouse(warehouse_path(args.warehouse)))
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from warehouse.dbt_runner import dbt_build
+
+    return dbt_build(warehouse_path(args.warehouse), select=args.select, extra_vars=_parse_vars(args.var))
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from estimation.runner import estimate_and_publish
+
+    run_id = estimate_and_publish(
+        warehouse_path(args.warehouse), replications=args.replications, seed=args.seed
+    )
+    print(f"results written under run_id {run_id}")
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from flows.annual_refresh import annual_refresh
+
+    annual_refresh(
+        landing_dir=str(args.landing_dir),
+        warehouse=str(warehouse_path(args.warehouse)),
+        vintage=args.vintage,
+        replications=args.replications,
+        seed=args.seed,
+    )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from warehouse.report import write_report
+
+    paths = write_report(warehouse_path(args.warehouse), Path(args.out_dir), run_id=args.run_id)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _parse_vars(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ResilienceError(f"--var expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resilience", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("load", help="load every extract in a landing folder into schema raw")
+    p.add_argument("landing_dir", nargs="?", default=str(SAMPLE_BASE_DIR))
+    p.add_argument("--vintage", default=None, help="label for this batch (default: derived from the files)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("sample", help="write the seeded synthetic sample of raw extracts")
+    p.add_argument("out_dir")
+    p.add_argument("--next-vintage-dir", default=None, help="also write the next-yearbook vintage here")
+    p.add_argument("--seed", type=int, default=20240601)
+    p.add_argument("--units", choices=["province", "prefecture", "county"], default="province")
+    p.add_argument("--first-year", type=int, default=2013)
+    p.add_argument("--last-year", type=int, default=2021)
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("status", help="show what the warehouse holds")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("build", help="run dbt build on the warehouse")
+    p.add_argument("--select", default=None, help="dbt node selection")
+    p.add_argument("--var", action="append", help="dbt var KEY=VALUE (repeatable)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("estimate", help="estimate every specification and write schema results")
+    p.add_argument("--replications", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=12345)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_estimate)
+
+    p = sub.add_parser("refresh", help="run the whole annual refresh in-process (no server)")
+    p.add_argument("landing_dir", nargs="?", default=str(SAMPLE_BASE_DIR))
+    p.add_argument("--vintage", default=None)
+    p.add_argument("--replications", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=12345)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_refresh)
+
+    p = sub.add_parser("report", help="write the Markdown/HTML report of a run")
+    p.add_argument("--out-dir", default="reports")
+    p.add_argument("--run-id", default=None, help="default: the latest successful run")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ResilienceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
