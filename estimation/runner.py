@@ -6,11 +6,6 @@
 ``estimation.spatial.suite.run_spatial_suite`` (Tables 9-10), then inserts the
 ``results.runs`` row (status ``succeeded``) and every results frame in ONE transaction: a run
 that fails at any point leaves no row in any ``results`` table.
-
-Why not ``store.write_results`` for the insert: it opens its own transaction and does not
-take the runs row, so the run row could not share the transaction. We reuse its schema
-(``ensure_schema``, ``RESULT_TABLES``) and its frame conformance, and insert in the same
-order within a single BEGIN/COMMIT.
 """
 from __future__ import annotations
 
@@ -58,33 +53,6 @@ def merge_frames(*suites: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
     return {name: pd.concat(frames, ignore_index=True) for name, frames in out.items()}
 
 
-def write_run(con: duckdb.DuckDBPyConnection, run_row: Mapping[str, object],
-              frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
-    """Insert the ``results.runs`` row and all frames in one transaction."""
-    run_id = str(run_row["run_id"])
-    prepared = {name: store._conform(name, frame, run_id) for name, frame in frames.items()}
-    unknown = set(run_row) - set(store.RUNS_COLUMNS)
-    if unknown:
-        raise KeyError(f"results.runs has no columns {sorted(unknown)}")
-    store.ensure_schema(con)
-    cols = list(run_row)
-    col_list = ", ".join(f'"{c}"' for c in cols)
-    marks = ", ".join("?" for _ in cols)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"insert into results.runs ({col_list}) values ({marks})",
-                    [run_row[c] for c in cols])
-        for name, frame in prepared.items():
-            con.register("_incoming", frame)
-            con.execute(f"INSERT INTO results.{name} SELECT * FROM _incoming")
-            con.unregister("_incoming")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return {name: len(frame) for name, frame in prepared.items()}
-
-
 def estimate_and_publish(warehouse: str | Path, replications: int = 1000, seed: int = 12345,
                          draws: int = 1000) -> str:
     """Estimate everything on ``warehouse`` and write it under a new run id; return it."""
@@ -114,6 +82,6 @@ def estimate_and_publish(warehouse: str | Path, replications: int = 1000, seed: 
             "code_version": code_version(),
             "parameters": json.dumps(parameters, sort_keys=True), "error": None,
         }
-        written = write_run(con, run_row, frames)
+        written = store.write_results(con, run_id, frames, run_row=run_row)
     log.info("run %s written: %s", run_id, written)
     return run_id

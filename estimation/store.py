@@ -60,16 +60,30 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_results(
-    con: duckdb.DuckDBPyConnection, run_id: str, frames: Mapping[str, pd.DataFrame]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    frames: Mapping[str, pd.DataFrame],
+    run_row: Mapping[str, object] | None = None,
 ) -> dict[str, int]:
     """Insert every frame under ``run_id`` in one transaction; return rows written per table.
 
-    Unknown tables or missing columns raise before anything is written.
+    ``run_row`` (columns of ``RUNS_COLUMNS``) is inserted into ``results.runs`` in the same
+    transaction, so a run and its results appear together or not at all. Unknown tables or
+    missing columns raise before anything is written.
     """
     prepared = {name: _conform(name, frame, run_id) for name, frame in frames.items()}
+    if run_row is not None:
+        unknown = set(run_row) - set(RUNS_COLUMNS)
+        if unknown or run_row.get("run_id") != run_id:
+            raise ValueError(f"results.runs row must carry run_id {run_id!r} and only "
+                             f"known columns; unknown: {sorted(unknown)}")
     ensure_schema(con)
     con.execute("BEGIN TRANSACTION")
     try:
+        if run_row is not None:
+            cols = ", ".join(f'"{c}"' for c in run_row)
+            marks = ", ".join("?" for _ in run_row)
+            con.execute(f"INSERT INTO results.runs ({cols}) VALUES ({marks})", list(run_row.values()))
         for name, frame in prepared.items():
             con.register("_incoming", frame)
             con.execute(f"INSERT INTO results.{name} SELECT * FROM _incoming")

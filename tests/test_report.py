@@ -1,0 +1,111 @@
+"""warehouse.report.write_report over the fake-run warehouse of tests/results_factory.py."""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from results_factory import NEW_RUN, OLD_RUN, SYNTHETIC_VINTAGE, shared_results_warehouse
+from warehouse.errors import ResilienceError
+from warehouse.report import FIGURES, TABLES, write_report
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    return shared_results_warehouse(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def latest_report(warehouse, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report_latest")
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    # Holding a read-only connection proves the report opens the file read-only too: DuckDB
+    # refuses a read-write connection to a file this process already opened read-only.
+    with duckdb.connect(str(warehouse), read_only=True):
+        paths = write_report(warehouse, out)
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+    return out, paths
+
+
+def test_report_files_and_figures_exist(latest_report):
+    out, paths = latest_report
+    assert paths[0] == out / "report.md" and paths[1] == out / "report.html"
+    figures = paths[2:]
+    assert len(figures) == len(FIGURES) == 4
+    for path in figures:
+        assert path.exists() and path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 5000
+    names = sorted(p.name for p in figures)
+    assert names == ["figure1_moran_er_2015.png", "figure2_moran_dt_2015.png",
+                     "figure3_moran_er_2020.png", "figure4_moran_dt_2020.png"]
+
+
+def test_markdown_has_every_table_run_vintage_and_synthetic_note(latest_report):
+    out, _ = latest_report
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for table in TABLES:
+        assert f"## {table.title}" in md
+    assert [t.title.split(".")[0] for t in TABLES] == [f"Table {n}" for n in range(3, 11)]
+    assert f"| Run id | {NEW_RUN} |" in md
+    assert SYNTHETIC_VINTAGE in md
+    assert "| Files | 2 files: nbs_gdp.csv, cnrds_panel.xlsx |" in md  # names, not the JSON
+    assert "SYNTHETIC SAMPLE" in md and "NOT the paper's" in md
+    # Stars escaped so Markdown prints them; the SE line below.
+    assert "| DT | 0.498\\*\\*\\* |" in md
+    assert "|  | (0.025) |" in md
+    # Figures linked relative to the report, and the files are there.
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(links) == 4
+    for link in links:
+        assert not link.startswith(("/", "http")) and (out / link).exists()
+
+
+def test_html_is_self_contained_with_tables_and_embedded_figures(latest_report):
+    out, _ = latest_report
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for table in TABLES:
+        assert f"<h2>{table.title.replace(chr(39), '&#x27;')}</h2>" in page
+    assert NEW_RUN in page and SYNTHETIC_VINTAGE in page
+    assert '<div class="synthetic">' in page
+    assert "<td>DT</td><td>0.498***</td>" in page
+    assert "<td>(0.025)</td>" in page
+    assert page.count('src="data:image/png;base64,') == 4
+    assert "http://" not in page and "https://" not in page and "<link" not in page
+    assert "<script" not in page
+
+
+def test_no_synthetic_note_for_a_real_vintage(warehouse, tmp_path):
+    copy = tmp_path / "real.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("update results.runs set vintage = 'NBS yearbook 2023 + CNRDS 2023-06'")
+    paths = write_report(copy, tmp_path / "out")
+    md, page = (p.read_text(encoding="utf-8") for p in paths[:2])
+    assert "NBS yearbook 2023 + CNRDS 2023-06" in md and "NBS yearbook 2023 + CNRDS 2023-06" in page
+    assert "SYNTHETIC" not in md and "SYNTHETIC" not in page
+    assert 'class="synthetic"' not in page
+
+
+def test_report_of_a_given_run(warehouse, tmp_path):
+    paths = write_report(warehouse, tmp_path, run_id=OLD_RUN)
+    page = paths[1].read_text(encoding="utf-8")
+    assert f"run {OLD_RUN}" in page and "synthetic sample 2013-2021" in page
+    assert "<td>DT</td><td>0.450**</td>" in page  # the old run's baseline_pooled dt
+
+
+def test_unknown_run_is_a_clear_error(warehouse, tmp_path):
+    with pytest.raises(ResilienceError, match="run 'nope' is not in results.runs"):
+        write_report(warehouse, tmp_path, run_id="nope")
+
+
+def test_no_successful_run_is_a_clear_error(warehouse, tmp_path):
+    copy = tmp_path / "none.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("update results.runs set status = 'failed'")
+    with pytest.raises(ResilienceError, match="no successful run"):
+        write_report(copy, tmp_path / "out")
