@@ -62,6 +62,14 @@ def test_specs_terms_and_stats(results):
     assert stats[("sdm_geographic", "lr_sar")] >= 0 and stats[("sdm_geographic", "lr_sem")] >= 0
     assert stats[("sdm_geographic", "rho_upper")] == pytest.approx(1.0)
     assert stats[("sdm_geographic", "n_effective")] == 29 * 8
+    # boundary flags: rho_at_bound on every fit, the near-bound share of the effect draws on lag fits
+    for spec in specs:
+        rho = coefficients[(coefficients.spec_id == spec) & coefficients.term.isin(["rho", "lambda"])].estimate.item()
+        lo, hi = stats[(spec, "rho_lower")], stats[(spec, "rho_upper")]
+        assert stats[(spec, "rho_at_bound")] == float(min(rho - lo, hi - rho) < 1e-3), spec
+        if not spec.startswith("sem"):
+            assert 0 <= stats[(spec, "effects_rho_near_bound_share")] <= 1
+    assert ("sem_geographic", "effects_rho_near_bound_share") not in stats.index
 
 
 def test_effects_and_profile(results):

@@ -11,6 +11,15 @@ sec. 2.7) and Stata's xsmle: draw (beta, theta, rho) from their estimated asympt
 normal distribution, redrawing any rho outside the admissible interval, evaluate the
 effects per draw, and report the mean, the standard deviation as standard error and a
 normal p-value of mean/sd. :func:`delta_method` gives the analytic alternative.
+
+**rho near 1.** The total effect has the factor 1/(1 - rho). Draws are restricted to the
+admissible interval (a truncated normal for rho), but when that truncated density is not
+negligible at the upper bound, E[1/(1 - rho)] is infinite (the integral of 1/(1 - rho)
+diverges logarithmically): the simulated mean and SD of the total and indirect effects are
+then set by the few draws closest to 1 and grow with the number of draws. They are reported
+as computed, not trimmed; :func:`rho_near_bound_share` (model_stats
+``effects_rho_near_bound_share``) says how much of the draw distribution lies within
+``NEAR_BOUND`` of the bound, so a reader can tell when those moments are meaningless.
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ from scipy import stats
 logger = logging.getLogger(__name__)
 EFFECTS = ("direct", "indirect", "total")
 CHUNK = 250  # draws evaluated (and logged) per block; bounds memory at CHUNK x N
+NEAR_BOUND = 0.01  # rho within this of the upper bound multiplies the total effect by >= 100
 
 
 def effect_multipliers(rho, eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +88,15 @@ def draw_parameters(mean: np.ndarray, cov: np.ndarray, draws: int, bounds: tuple
         if len(kept) >= draws:
             return kept[:draws]
     raise RuntimeError(f"could not draw rho inside {bounds} (estimate {mean[-1]}, sd {np.sqrt(cov[-1, -1])})")
+
+
+def rho_near_bound_share(rho: float, sd: float, bounds: tuple[float, float], width: float = NEAR_BOUND) -> float:
+    """P(hi - width < r < hi | lo < r < hi) for r ~ N(rho, sd^2): the share of the effect draws
+    of rho (see :func:`draw_parameters`) in which 1/(1 - r) exceeds 1/width."""
+    lo, hi = bounds
+    dist = stats.norm(rho, sd)
+    inside = dist.cdf(hi) - dist.cdf(lo)
+    return float((dist.cdf(hi) - dist.cdf(max(hi - width, lo))) / inside)
 
 
 def simulate_effects(mean: np.ndarray, cov: np.ndarray, eigenvalues: np.ndarray, terms: list[str],

@@ -37,6 +37,19 @@ G = W (I - rho W)^-1, m the log-det weight, G~ = F'GF (eigenvalues of G except
 G = W (I - lambda W)^-1, delta-block (X - lambda WX)~'(X - lambda WX)~/s2 and no
 cross term. Log-determinants use W's eigenvalues (computed once), so one likelihood
 evaluation is O(N); G is formed once, at the optimum, for the covariance.
+
+**Weak identification and estimates on the boundary.** With a dense inverse-distance W over
+30 provinces, W y_t is nearly the cross-section mean of y_t, which the year effects absorb
+(on the bundled sample 99% of the variance of W y after province demeaning is year means);
+the two-way transformed model keeps only the small remainder, so the profile likelihood of
+rho is flat. Because ln|I - rho W| - ln(1 - rho) stays finite at rho = 1, nothing pulls the
+estimate back from the upper bound: on the synthetic sample the geographic SAR/SEM
+profiles still rise at rho = 0.999 (their unrestricted maximum lies beyond 1), so the
+estimate is the bound itself (checked against a brute-force (N-1)(T-1) likelihood in
+tests/test_spatial_likelihood_check.py; not an estimator bug). Such fits are kept, not
+hidden: model_stats ``rho_at_bound`` = 1 when the estimate lies within ``AT_BOUND_TOL`` of an
+end of the admissible interval (the information-matrix standard error is then no guide; read
+``profile_ci_low``/``profile_ci_high`` and results.spatial_profile instead).
 """
 from __future__ import annotations
 
@@ -52,7 +65,9 @@ from .weights import SpatialInputError, SpatialWeights
 APPROACHES = ("lee_yu", "demeaned")
 ESTIMATOR_NAMES = {"lee_yu": "ml_lee_yu_2010", "demeaned": "ml_demeaned_direct"}
 GRID_POINTS = 201
-EDGE = 1e-3  # keep the search this fraction of the admissible interval away from its poles
+EDGE = 1e-3  # the grid stays this fraction of the admissible interval away from its poles
+BOUND_MARGIN = 1e-6  # Brent's search may go this close (fraction of the interval) to a pole
+AT_BOUND_TOL = 1e-3  # |rho - bound| below this: the estimate is flagged as on the boundary
 
 
 @dataclass
@@ -115,29 +130,47 @@ def log_det(rho, eigenvalues: np.ndarray) -> np.ndarray:
 
 
 def _maximise(concentrated: Callable, bounds: tuple[float, float]) -> float:
-    """Global grid search, then Brent's bounded search between the best point's neighbours."""
+    """Global grid search, then Brent's bounded search between the best point's neighbours.
+
+    When the best grid point is the first or last one, Brent's bracket reaches out to
+    ``BOUND_MARGIN`` of the interval width from the pole: the Lee-Yu two-way profile is
+    finite at rho = 1 (the eigenvalue 1 has dropped out), so on a flat likelihood its
+    supremum can be the bound itself, and the estimate must get there, not stop at the grid.
+    """
     lo, hi = bounds
     grid = lo + (hi - lo) * np.linspace(EDGE, 1 - EDGE, GRID_POINTS)
     values = concentrated(grid)
     best = int(np.nanargmax(values))
-    a, b = grid[max(best - 1, 0)], grid[min(best + 1, GRID_POINTS - 1)]
+    a = grid[best - 1] if best > 0 else lo + BOUND_MARGIN * (hi - lo)
+    b = grid[best + 1] if best < GRID_POINTS - 1 else hi - BOUND_MARGIN * (hi - lo)
     result = minimize_scalar(lambda r: -concentrated(r)[0], bounds=(a, b), method="bounded",
                              options={"xatol": 1e-10})
     return float(result.x) if -result.fun >= values[best] else float(grid[best])
 
 
-def _g_matrix(w: np.ndarray, rho: float) -> np.ndarray:
-    """G = W (I - rho W)^-1 (W and the inverse commute); one O(N^3) solve per fit."""
+def at_bound(rho: float, bounds: tuple[float, float], tol: float = AT_BOUND_TOL) -> bool:
+    """True when rho lies within ``tol`` of an end of the admissible interval: the maximum is
+    then (numerically) on the boundary, the information-matrix standard error is no guide, and
+    effects with 1/(1 - rho) are unbounded over the draws."""
+    lo, hi = bounds
+    return bool(min(rho - lo, hi - rho) < tol)
+
+
+def _g_matrix(w: np.ndarray, rho: float, demean_rows: bool = False) -> np.ndarray:
+    """G = W (I - rho W)^-1, or J_N G = J_N W (I - rho W)^-1 with ``demean_rows`` (J_N = I - ll'/N);
+    one O(N^3) solve per fit. J_N G is solved for directly rather than by demeaning G: near
+    rho = 1, G has a component l pi'/(1 - rho) that J_N removes exactly, and subtracting it
+    afterwards would cancel ~1/(1 - rho)-sized entries."""
     n = len(w)
-    return np.linalg.solve((np.eye(n) - rho * w).T, w.T).T
+    rhs = w - w.mean(axis=0, keepdims=True) if demean_rows else w
+    return np.linalg.solve((np.eye(n) - rho * w).T, rhs.T).T
 
 
 def _g_traces(w: np.ndarray, eig_used: np.ndarray, rho: float, demean_rows: bool):
-    """(G, tr G~, tr G~G~, tr G~'G~) for the eigenvalue set of the likelihood."""
-    g = _g_matrix(w, rho)
+    """(G or J_N G, tr G~, tr G~G~, tr G~'G~) for the eigenvalue set of the likelihood."""
+    g = _g_matrix(w, rho, demean_rows)
     ratio = eig_used / (1.0 - rho * eig_used)
-    g_rows = g - g.mean(axis=0, keepdims=True) if demean_rows else g
-    return g, ratio.sum(), (ratio**2).sum(), float((g_rows**2).sum())
+    return g, ratio.sum(), (ratio**2).sum(), float((g**2).sum())
 
 
 def _design(x: np.ndarray, x_names: list[str], w: np.ndarray, durbin: bool):
@@ -184,10 +217,8 @@ def fit_lag_model(y: np.ndarray, x: np.ndarray, sw: SpatialWeights, x_names: lis
     demean_rows = approach == "lee_yu" and effects == "twoways"
     g, tr_g, tr_gg, tr_gtg = _g_traces(w, eig_used, rho, demean_rows)
     zdelta = (zd @ delta).reshape(n_periods, n)
-    gz = spatial_lag(g, zdelta)
-    if demean_rows:
-        gz = gz - gz.mean(axis=1, keepdims=True)
-    gz = gz.ravel()
+    gz_periods = spatial_lag(g, zdelta)
+    gz = gz_periods.ravel()
     k = zd.shape[1]
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = zd.T @ zd / sigma2
@@ -197,8 +228,10 @@ def fit_lag_model(y: np.ndarray, x: np.ndarray, sw: SpatialWeights, x_names: lis
     info[k + 1, k + 1] = n_eff / (2 * sigma2**2)
     cov_full = np.linalg.inv(info)
 
-    # reduced-form fit: (I - rho W)^-1 Z delta = Z delta + rho G Z delta
-    predicted = (zdelta + rho * spatial_lag(g, zdelta)).ravel()
+    # reduced-form fit: (I - rho W)^-1 Z delta = Z delta + rho G Z delta; with year effects only
+    # its within-year variation is fitted (the l-component is a year effect), so use J_N G
+    g_fit = g if demean_rows or effects != "twoways" else _g_matrix(w, rho, demean_rows=True)
+    predicted = (zdelta + rho * spatial_lag(g_fit, zdelta)).ravel()
     return SpatialFit(
         model="sdm" if durbin else "sar", approach=approach, effects=effects,
         names=[*names, "rho"], params=np.append(delta, rho), cov=cov_full[: k + 1, : k + 1],

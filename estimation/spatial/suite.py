@@ -10,6 +10,12 @@
 - ``spatial_effects``: LeSage-Pace effects of the SDM and SAR specs (Table 10);
 - ``spatial_profile``: the concentrated log-likelihood over a rho grid, because rho is
   weakly identified with a dense W and the time effects (report it, do not hide it).
+
+model_stats of every fit carry ``rho_at_bound`` (1 when rho/lambda is within 1e-3 of an end
+of the admissible interval; see estimation.spatial.sdm) and, for the lag models,
+``effects_rho_near_bound_share`` (share of the effect draws with rho within 0.01 of the upper
+bound; see estimation.spatial.effects): when either is non-trivial, the effects' simulated
+mean and SD are dominated by draws near rho = 1 and the profile interval is the honest summary.
 """
 from __future__ import annotations
 
@@ -19,11 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .effects import simulate_effects
+from .effects import rho_near_bound_share, simulate_effects
 from .lm_tests import lm_tests
 from .moran import global_moran, moran_quadrants
 from .panel import panel_block
-from .sdm import SpatialFit, fit_error_model, fit_lag_model
+from .sdm import SpatialFit, at_bound, fit_error_model, fit_lag_model
 from .weights import SpatialWeights, weights_matrix
 
 logger = logging.getLogger(__name__)
@@ -121,6 +127,9 @@ def stat_rows(spec: str, fit: SpatialFit) -> pd.DataFrame:
         "nobs": fit.n_regions * fit.n_periods, "n_effective": fit.n_effective, "n_regions": fit.n_regions,
         "n_periods": fit.n_periods, "rho_lower": lo, "rho_upper": hi, "r2_within": fit.r2_within,
         "pseudo_r2": fit.pseudo_r2, "profile_ci_low": ci_lo, "profile_ci_high": ci_hi,
+        "rho_at_bound": float(at_bound(fit.spatial_parameter, fit.rho_bounds)),
+        **({} if fit.model == "sem" else {"effects_rho_near_bound_share": rho_near_bound_share(
+            fit.spatial_parameter, float(fit.std_errors[-1]), fit.rho_bounds)}),
     })
 
 
