@@ -49,7 +49,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from warehouse.dbt_runner import dbt_build
 
-    return dbt_build(warehouse_path(args.warehouse), select=args.select, extra_vars=_parse_vars(args.var))
+    dbt_build(warehouse_path(args.warehouse), select=args.select, extra_vars=_parse_vars(args.var))
+    return 0
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:

@@ -1,0 +1,8 @@
+-- The median split gives floor(N/2) high provinces and the rest low (15/15 for N = 30).
+select market_group, count(*) as n_provinces,
+    'market_group ' || market_group || ' has ' || count(*) || ' provinces' as message
+from {{ ref('int_market_groups') }}
+group by market_group
+having count(*) <> case market_group
+    when 'high' then (select count(*) // 2 from {{ ref('int_market_groups') }})
+    else (select count(*) - count(*) // 2 from {{ ref('int_market_groups') }}) end
