@@ -53,7 +53,7 @@ def moran_scatter(panel: pd.DataFrame, weights: pd.DataFrame, variable: str, yea
     ax.set_xlabel(f"{variable.upper()} (standardised)")
     ax.set_ylabel(f"spatial lag of {variable.upper()} ({matrix} W)")
     ax.set_title(f"Moran scatter plot: {variable.upper()}, {year}")
-    ax.legend(loc="upper center", fontsize=8)
+    ax.legend(loc="best", framealpha=0.6, fontsize=8)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
