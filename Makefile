@@ -17,7 +17,7 @@ $(BIN)/resilience: pyproject.toml
 install: $(BIN)/resilience
 
 run: install
-	$(BIN)/resilience load sample/base
+	$(BIN)/resilience refresh sample/base
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -66,13 +66,16 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 def _cmd_refresh(args: argparse.Namespace) -> int:
     from flows.annual_refresh import annual_refresh
 
-    annual_refresh(
+    summary = annual_refresh(
         landing_dir=str(args.landing_dir),
         warehouse=str(warehouse_path(args.warehouse)),
         vintage=args.vintage,
         replications=args.replications,
         seed=args.seed,
     )
+    print(f"run {summary['run_id']} {summary['status']}")
+    print(f"warehouse: {summary['warehouse']}")
+    print(f"report:    {summary['report_dir']}/report.html (and report.md)")
     return 0
 
 
