@@ -1,0 +1,40 @@
+{#
+  A paper table (Tables 4-10) for every run, pivoted from fct_report_rows: one row per printed
+  line, one column per paper column. `columns` are the keys of dim_report_columns for
+  `table_id`, in the paper's order. Latest successful run: `where is_latest`; any run:
+  `where run_id = '...'`; always `order by row_order`.
+#}
+{% macro paper_table(table_id, columns) %}
+with table_rows as (
+    select * from {{ ref('fct_report_rows') }} where table_id = '{{ table_id }}'
+),
+
+runs as (
+    select run_id, is_latest from {{ ref('dim_result_runs') }}
+),
+
+wide as (
+    select
+        run_id, sort_key, row_key, line_seq, line, row_label,
+        {%- for column in columns %}
+        max(cell) filter (where column_key = '{{ column }}') as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from table_rows
+    group by run_id, sort_key, row_key, line_seq, line, row_label
+)
+
+select
+    wide.run_id,
+    coalesce(runs.is_latest, false) as is_latest,
+    row_number() over (
+        partition by wide.run_id order by wide.sort_key, wide.row_key, wide.line_seq
+    ) as row_order,
+    wide.row_key,
+    wide.line,
+    wide.row_label,
+    {%- for column in columns %}
+    wide.{{ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+from wide
+left join runs using (run_id)
+{% endmacro %}
