@@ -259,15 +259,26 @@ def test_latent_structure_directions():
     ports = sim.values["broadband_ports"][study]
     iv = np.log(ports[:, :-2] * sim.telephones_1984[study, None])  # ports of 2012..2020
     assert np.corrcoef(iv.ravel(), d.ravel())[0, 1] > 0.5
-    # within provinces, tertiary share, development-consumption share and efficiency move with d
+    # within provinces, tertiary share, development-consumption share and misallocation
+    # move with the digital-trade volume v (the index of the volume-type inputs)
     def within(x):
         x = x - x.mean(axis=1, keepdims=True)
         return (x - x.mean(axis=0, keepdims=True)).ravel()
-    dw = within(d)
-    assert np.corrcoef(dw, within(sim.latent["tert_share"][study, years]))[0, 1] > 0.5
-    assert np.corrcoef(dw, within(sim.latent["cu_share"][study, years]))[0, 1] > 0.2
-    tau = np.abs(sim.latent["tau"][study, years])
-    assert tau[:, -1].mean() < tau[:, 0].mean()  # allocation improves as d rises
+    vw = within(sim.latent["v"][study, years])
+    assert np.corrcoef(vw, within(sim.latent["tert_share"][study, years]))[0, 1] > 0.5
+    assert np.corrcoef(vw, within(sim.latent["cu_share"][study, years]))[0, 1] > 0.3
+    rm = sim.latent["rm"][study, years]
+    assert np.corrcoef(vw, within(rm))[0, 1] < -0.7  # allocation improves as digital trade grows
+    assert rm[:, -1].mean() < rm[:, 0].mean()
+    # the planted wedges only trade capital against labour: beta ln gamma_K + (1 - beta)
+    # ln gamma_L moves by a common amount per year (TFP stays separable)
+    beta_i = sim.latent["beta"][:, None]
+    phi = beta_i * sim.latent["ln_gamma_k"] + (1 - beta_i) * sim.latent["ln_gamma_l"]
+    step = phi - phi[:, [0]]
+    assert np.abs(step[study] - step[study].mean(axis=0)).max() < 0.01
+    # the spillover regressor is the inverse-distance average of the other study units' v
+    w = _inverse_distance_weights(list(sim.units.loc[study, "unit_code"]))
+    assert np.allclose(sim.latent["wv"][study], w @ sim.latent["v"][study])
     # Cobb-Douglas holds exactly: ln Y - beta ln K - (1-beta) ln L varies only by TFP
     y, k = sim.latent["y_real"], sim.latent["capital"]
     lab = sim.values["employment"]

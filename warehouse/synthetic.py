@@ -11,30 +11,45 @@ seeded by ``SampleSpec.seed``):
   Fourier features of a Gaussian kernel, length scale ~6 degrees), ``east_i`` the
   standardised longitude. Provinces start from real-ish 2021 anchors of population and GDP
   (``_PROVINCE_ANCHORS``); ``dev_i`` = z-score of log GDP per capita.
-* **Digital trade** (latent): ``d_it = d0_i + s_i k + AR(1) noise`` with
+* **Digital trade** (latent intensity): ``d_it = d0_i + s_i k + AR(1) noise`` with
   ``d0_i = 0.8 z(0.6 dev + 0.4 field + 0.3 east)`` (higher in the east, smooth in space)
-  and a positive slope ``s_i = 0.2 + 0.03 d0_i + 0.03 N`` (rising everywhere). Every
-  digital-trade input is ``log x = log(size_i) + a + b d_it + noise`` (b > 0).
-* **Industrial upgrading**: tertiary share ``ts_it = ts0_i + 0.05 (d_it - d_i0) + noise``.
-* **Production**: ``Y = A K^beta_i L^(1-beta_i)`` with province-specific ``beta_i`` in
-  [0.25, 0.7]; ``ln A_it = a_i + lambda_t + noise`` (``a_i`` calibrated to the GDP anchor);
-  capital by perpetual inventory ``K_t = (1-0.096) K_(t-1) + I_t`` from an initial
-  capital-output ratio ``2.6 (beta_i/mean beta) exp(tau_i)``. Each year the relative
-  Hsieh-Klenow distortions ``tau_K = ln(K/(Y beta)) - mean`` and ``tau_L = ln(L/(Y (1-beta)))
-  - mean`` (output-weighted means) are corrected in proportion to the growth of d (capital
-  growth ``-0.5 tau_K Delta d``, employment ``-0.12 tau_L Delta d``): allocation
-  efficiency responds to d. Gross fixed capital formation is ``I_t`` in current
-  prices (fixed-asset price index), nominal GDP is ``Y`` times the GDP deflator.
-* **Resilience** (latent): ``r_it = r0_i + (0.30 + 0.10 inf_i) d_it + 3.0 (ts_it - ts0_i)
-  - 0.6 |tau_it| + noise`` where ``inf_i`` is the z-score of log((railway + highway) per
-  capita) in the first year and ``tau_it = ln(K/Y) - ln(2.6 beta_i/mean beta)`` minus its
-  cross-unit mean. The resilience inputs (income, deposits, schooling, fiscal shares, unemployment (negative),
-  urbanisation, R&D intensity, high-tech patents, ...) load on ``r_it``.
+  and a positive slope ``s_i = max(0.2 + 0.03 d0_i + 0.04 N, 0.05)`` (rising everywhere).
+  The eleven volume-type Table 2 inputs are ``x = size_i a exp(DT_LOAD b d_it + noise)``
+  (b > 0; size = population^DT_SIZE, or GDP^DT_SIZE, times a constant; broadband ports per
+  person). **Digital-trade development** is their equal-weight volume index
+  ``v_it = mean_j x_jit / mean_i x_ji,first`` -- the quantity a level-based index such as
+  the paper's entropy DT measures; the mechanisms below respond to ``v``.
+* **Transport infrastructure** ``inf_i`` (rail + highway per person, first year) scales
+  what digital trade does: ``reach_i = max(1 + INF_REACH (inf_i / mean inf - 1), 0.2)``.
+* **Industrial upgrading**: tertiary share ``ts = ts0_i + 0.004 k + TS_ON_V (v_it - v_i,first)
+  + AR(1) noise`` (innovation SD ``TS_NOISE``).
+* **Production and allocation** (Hsieh & Klenow 2009): output shares ``s_it`` follow smooth
+  paths from the 2021 GDP anchors; planted relative wedges ``ln gamma_K = phi_i + e_i m_it``,
+  ``ln gamma_L = phi_i - beta_i/(1-beta_i) e_i m_it`` with ``m_it = max(1 + PHI_M (v_i,2021 -
+  v_it), 0.2)`` (trend of v), ``|e_i| = IMBALANCE``, ``phi_i`` from the labour wedge implied
+  by the anchors; both wedges shrink in absolute value as digital trade grows, while ``beta
+  ln gamma_K + (1-beta) ln gamma_L`` stays fixed up to a common shift, so TFP stays
+  separable (``ln A = a_i + lambda_t + noise``, what the LSDV elasticities assume).
+  Employment and capital follow: ``L_i ~ s_i (1-beta_i) gamma_Li``, ``K_i ~ s_i beta_i
+  gamma_Ki`` (national totals given); ``Y = A K^beta L^(1-beta)``, ``beta_i ~ 0.45 + 0.04 N``.
+  Investment solves the perpetual inventory (delta = 9.6%) with the warehouse's initial
+  capital rule ``K_first = I_first / (g + delta)``, so the warehouse's capital stock equals
+  the simulated one; GFCF = real investment x the FAI price level, nominal GDP = Y x the
+  GDP deflator. ``rm`` (latent) is the Hsieh-Klenow RM of the simulated K, L, GDP and true
+  beta -- what the warehouse measures with LSDV elasticities.
+* **Resilience** (latent): ``r_it = r0_i + R_TREND k + [reach_i (R_ON_V v + R_ON_TS (ts -
+  ts0_i)) - R_ON_RM rm]_rel + R_ON_WV (W v)_rel + noise``, ``[.]_rel`` = minus the year's
+  study-unit mean (a year effect) and ``W v`` the inverse-distance average of the OTHER study
+  units' v (spatial spillover). The resilience inputs (income, deposits, schooling, fiscal
+  shares, unemployment (negative), urbanisation, R&D intensity, high-tech patents, ...) load
+  on ``r_it``, additively for income, deposits, R&D and patents (same absolute response
+  everywhere, so a level-based index moves alike in rich and poor units).
 * **Consumption upgrading**: the development/enjoyment share of consumption (household
-  goods, transport & communication, education & culture, health) rises with d but does
-  NOT enter ``r_it``.
+  goods, transport & communication, education & culture, health) rises with v
+  (``CU_ON_V``) but does NOT enter ``r_it``.
 * **Instrument**: 1984 telephones per capita rise with ``d0_i``; broadband ports load on
-  ``d_it``, so ports(t-1) x telephones(1984) is correlated with d.
+  ``d_it``, so ports(t-1) x telephones(1984) is correlated with d; d itself is exogenous
+  to the resilience noise.
 
 Accounting identities hold in the written (rounded) numbers: the three industries' value
 added sum to GDP, the eight consumption categories sum to total consumption per capita,
@@ -65,6 +80,21 @@ from warehouse.paths import SEEDS_DIR
 
 DEFAULT_SEED = 20240601
 DELTA = 0.096  # depreciation rate of the perpetual inventory (Zhang Jun et al. 2004)
+PIM_GROWTH_YEARS = 5  # the warehouse's initial-capital rule (dbt var pim_growth_years)
+# Planted structure (see the module docstring and sample/README.md)
+DT_SIZE = 0.3      # elasticity of the digital-trade inputs to population (GDP) size
+DT_LOAD = 0.6      # scales the loadings of the digital-trade inputs on d
+TS_ON_V = 0.035    # tertiary share per unit of digital-trade volume
+TS_NOISE = 0.010   # innovation SD of the tertiary share's own AR(1) movement
+IMBALANCE = 0.4    # size of the planted K/L imbalance e_i m_it at the anchor year
+PHI_M = 0.4        # decay of the K/L imbalance per unit of digital-trade volume
+R_ON_TS = 7.0      # resilience per unit of tertiary share
+R_ON_RM = 1.0      # resilience lost per unit of Hsieh-Klenow misallocation
+R_ON_V = 0.15      # resilience per unit of digital-trade reach (direct effect)
+INF_REACH = 1.0    # reach = volume x (1 + INF_REACH x relative transport infrastructure)
+CU_ON_V = 0.02     # development share of consumption per unit of volume (does not enter r)
+R_TREND = 0.08     # common resilience trend per year
+R_ON_WV = 0.5      # resilience per unit of the neighbours' digital-trade volume (spillover)
 UNIT_COUNTS = {"prefecture": 290, "county": 2800}
 
 # Real-ish 2021 anchors (year-end population in 万人, nominal GDP in 亿元), rounded; they only
@@ -236,6 +266,52 @@ def _smooth_field(rng: np.random.Generator, length_deg: float = 6.0, features: i
     return field
 
 
+def _inverse_distance_weights(lat, lon, neighbours: np.ndarray) -> np.ndarray:
+    """Row-standardised inverse great-circle distance weights onto the ``neighbours`` units
+    (zero diagonal), as the warehouse's geographic matrix."""
+    la, lo = np.radians(np.asarray(lat)), np.radians(np.asarray(lon))
+    h = (np.sin((la[:, None] - la[None, :]) / 2) ** 2
+         + np.cos(la[:, None]) * np.cos(la[None, :]) * np.sin((lo[:, None] - lo[None, :]) / 2) ** 2)
+    dist = 2 * 6371.0 * np.arcsin(np.sqrt(h))
+    with np.errstate(divide="ignore"):
+        w = np.where(dist > 0, 1.0 / dist, 0.0) * neighbours[None, :]
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def _imbalance_signs(wedge_l, beta, share, pull) -> np.ndarray:
+    """Signs of the K/L imbalances e_i. Units with a positive labour wedge get e_i < 0 (then
+    |tau_K| + |tau_L| falls as the imbalance shrinks); units with a negative labour wedge
+    shrink either way, and get e_i > 0 one by one (largest first) until the shrinking no
+    longer moves the aggregate sum_i s_i beta_i gamma_Ki one way, to first order: the
+    Hsieh-Klenow reference point then stays put and each unit's measured distortion follows
+    its own wedges rather than everybody else's."""
+    sign = -np.ones(len(wedge_l))
+    def drift(sign):
+        ln_gamma_k = wedge_l + sign * IMBALANCE / (1 - beta)
+        return (share * beta * np.exp(ln_gamma_k) * pull * sign).sum()
+    for i in np.argsort(-(share * pull))[: int((wedge_l < 0).sum())]:
+        if wedge_l[i] >= 0 or drift(sign) >= 0:
+            continue
+        trial = sign.copy()
+        trial[i] = 1.0
+        if abs(drift(trial)) < abs(drift(sign)):
+            sign = trial
+    return sign
+
+
+def _hsieh_klenow_rm(capital, labour, output, beta, study) -> np.ndarray:
+    """RM = |1/gamma_K - 1| + |1/gamma_L - 1| per unit-year with the true elasticities
+    (Hsieh & Klenow 2009; paper eqs. 12-13): gamma_K = (K_i/K) / (s_i beta_i / beta_bar),
+    gamma_L likewise with 1 - beta; s the output share, aggregates over the study units."""
+    w = study[:, None]
+    s = output / (output * w).sum(axis=0)
+    b = beta[:, None]
+    b_bar = (s * b).sum(axis=0)
+    gamma_k = capital / (capital * w).sum(axis=0) / (s * b / b_bar)
+    gamma_l = labour / (labour * w).sum(axis=0) / (s * (1 - b) / (1 - b_bar))
+    return np.abs(1 / gamma_k - 1) + np.abs(1 / gamma_l - 1)
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / x.std()
 
@@ -247,8 +323,9 @@ def _z(x: np.ndarray) -> np.ndarray:
 @dataclass
 class Simulation:
     """All series on years ``first_year - 1 .. last_year + 1`` in canonical units, rounded to
-    the written decimals; ``missing`` marks cells written as missing; ``latent`` holds d, r,
-    tertiary share and tau for tests and documentation."""
+    the written decimals; ``missing`` marks cells written as missing; ``latent`` holds the
+    planted quantities (d, v, wv, r, tertiary share, rm, wedges, ...) for tests and
+    documentation."""
 
     units: pd.DataFrame
     years: np.ndarray
@@ -292,73 +369,142 @@ def simulate(spec: SampleSpec) -> Simulation:
 
     # latent digital trade
     d0 = 0.8 * _z(0.6 * dev[:, 0] + 0.4 * field + 0.3 * east)[:, None]
-    slope = 0.2 + 0.03 * d0 + unit_noise(0.03)
+    slope = np.maximum(0.2 + 0.03 * d0 + unit_noise(0.04), 0.05)
     ar = np.zeros((U, T))
-    shocks = noise(0.09)
+    shocks = noise(0.10)
     for t in range(1, T):
         ar[:, t] = 0.5 * ar[:, t - 1] + shocks[:, t]
     d = d0 + slope * k + ar
     d_first = d[:, [i0]]
+    # volume-type digital-trade inputs (log x = log size + a + b d + noise, b > 0) and their
+    # equal-weight volume index v: "digital-trade development" as the yearbooks record it,
+    # the quantity the mechanisms below respond to; v_trend is the same index of the trend
+    # d0 + slope k without the yearly noise
+    # sizes: digital inputs scale much less than one-for-one with population and GDP, so that
+    # the volume reflects the intensity d more than the sheer size of a province
+    size_dt = pop ** DT_SIZE * pop[:, i0].mean() ** (1 - DT_SIZE)
+    gdp_first = units["gdp_anchor"].to_numpy()[:, None] * np.exp(-0.075 * (ia - i0))  # ~first-year GDP
+    gdp_size = gdp_first ** DT_SIZE * gdp_first.mean() ** (1 - DT_SIZE)
+    infra_level = np.exp(0.3 * infra_field)[:, None]
+    digital_specs = {  # name: (size, base, loading on d, year SD, level SD, extra level factor)
+        "optical_cable_length": (size_dt, 150, 0.35, 0.05, 0.2, infra_level),
+        "broadband_ports": (pop, 0.3, 0.7, 0.03, 0.2, 1.0),  # ports per person: no size discount
+        "domain_names": (size_dt, 0.005, 0.8, 0.1, 0.2, 1.0),
+        "domestic_patent_applications": (size_dt, 3.0, 0.7, 0.05, 0.2, np.exp(0.5 * dev)),
+        "it_employment": (size_dt, 0.002, 0.5, 0.05, 0.2, np.exp(0.3 * dev)),
+        "ecommerce_sales": (gdp_size, 0.12, 0.35, 0.05, 0.2, 1.0),
+        "broadband_users": (size_dt, 0.12, 0.35, 0.03, 0.2, 1.0),
+        "software_revenue": (gdp_size, 0.01, 0.9, 0.08, 0.4, 1.0),
+        "telecom_volume": (size_dt, 0.05, 0.6, 0.05, 0.2, 1.0),
+        "postal_route_length": (size_dt, 5.0, 0.1, 0.05, 0.2, infra_level),
+        "express_volume": (size_dt, 15.0, 1.0, 0.05, 0.3, 1.0),
+    }
+    study_units = units["in_study_sample"].to_numpy()
+    digital, digital_trend = {}, {}
+    for name, (by, base, load, sd, level_sd, extra) in digital_specs.items():
+        level = by * base * extra * np.exp(unit_noise(level_sd))
+        digital_trend[name] = level * np.exp(DT_LOAD * load * (d0 + slope * k))
+        digital[name] = level * np.exp(DT_LOAD * load * d + noise(sd))
+    def volume(series):
+        return sum(x / x[study_units, i0].mean() for x in series.values()) / len(series)
+    v, v_trend = volume(digital), volume(digital_trend)
+    # the spillover regressor: inverse-distance average of the other study units' volume
+    wv = _inverse_distance_weights(lat, lon, units["in_study_sample"].to_numpy()) @ v
 
     # transport infrastructure (万公里): rail and highway grow slowly
     size = (units["pop_anchor"].to_numpy()[:, None] / 1000) ** 0.6
-    railway = 0.12 * size * np.exp(0.35 * infra_field[:, None] + unit_noise(0.1)) * (1 + 0.035 * (k + 1))
-    highway = 4.5 * size * np.exp(0.45 * infra_field[:, None] + unit_noise(0.1)) * (1 + 0.02 * (k + 1))
+    railway = 0.12 * size * np.exp(0.15 * infra_field[:, None] + unit_noise(0.3)) * (1 + 0.035 * (k + 1))
+    highway = 4.5 * size * np.exp(0.2 * infra_field[:, None] + unit_noise(0.3)) * (1 + 0.02 * (k + 1))
     railway, highway = np.round(railway, 4), np.round(highway, 4)
-    inf_z = _z(np.log((railway[:, i0] + highway[:, i0]) / pop[:, i0]))[:, None]
+    inf_per_capita = ((railway[:, i0] + highway[:, i0]) / pop[:, i0])[:, None]
+    # transport infrastructure scales what digital trade does (moderation): the mechanisms
+    # respond to reach = v (1 + INF_REACH (inf / mean inf - 1)), not to v itself
+    inf_rel = inf_per_capita / inf_per_capita[units["in_study_sample"].to_numpy()].mean() - 1
+    reach = np.maximum(1 + INF_REACH * inf_rel, 0.2)
+    inf_z = _z(np.log(inf_per_capita[:, 0]))[:, None]
 
     # industrial structure
     prim0 = np.clip(0.09 - 0.045 * dev + unit_noise(0.025), 0.004, 0.25) * (1 - 0.85 * muni_rich)
     prim_share = prim0 * np.exp(-0.03 * k)
     ts0 = 0.43 + 0.04 * dev + 0.22 * muni_rich + unit_noise(0.02)
-    tert_share = ts0 + 0.05 * (d - d_first) + noise(0.003)
-
-    # production: Y = A K^beta L^(1-beta), capital by perpetual inventory. Factor
-    # distortions (Hsieh-Klenow: factor use relative to output share x elasticity) are
-    # corrected each year in proportion to the growth of d, so allocation improves with d.
-    beta = np.clip(0.45 + unit_noise(0.1), 0.25, 0.7)
-    emp_rate = np.clip(0.55 + unit_noise(0.04), 0.42, 0.68) - 0.002 * k
-    tau0 = unit_noise(0.25)
-    kappa0 = 2.6 * beta / beta.mean() * np.exp(tau0)
-    growth = np.array([_REAL_GROWTH.get(int(y), 0.06) for y in years])[None, :]
-    g_k = 0.095 - 0.003 * k + unit_noise(0.006) + noise(0.005)
-    lam = np.cumsum(growth - 0.045, axis=1)  # national TFP path, chosen so growth ~ the table
-    ln_a = lam + noise(0.007)
-    ln_a = ln_a - ln_a[:, [0]]
-    dd = np.diff(d, axis=1, prepend=d[:, [0]])
-    capital, labour, y_real = np.zeros((U, T)), pop * emp_rate, np.zeros((U, T))
-    capital[:, 0] = kappa0[:, 0] * units["gdp_anchor"].to_numpy() / np.exp(0.07 * ia)
-    # TFP level a_i: the first year's capital-output ratio is exactly kappa0 (distortion tau0)
-    a_level = capital[:, [0]] / kappa0 / (capital[:, [0]] ** beta * labour[:, [0]] ** (1 - beta))
-
-    def output(t):
-        return a_level[:, 0] * np.exp(ln_a[:, t]) * capital[:, t] ** beta[:, 0] * labour[:, t] ** (1 - beta[:, 0])
-
-    def relative_distortion(factor, elasticity, y):
-        gap = np.log(factor / y / elasticity)
-        return gap - np.average(gap, weights=y)
-
-    y_real[:, 0] = output(0)
-    labour_shift = np.zeros(U)
+    ts_ar = np.zeros((U, T))
+    ts_shocks = noise(TS_NOISE)
     for t in range(1, T):
-        tau_k = relative_distortion(capital[:, t - 1], beta[:, 0], y_real[:, t - 1])
-        tau_l = relative_distortion(labour[:, t - 1], 1 - beta[:, 0], y_real[:, t - 1])
-        capital[:, t] = capital[:, t - 1] * np.exp(g_k[:, t] - 0.5 * tau_k * dd[:, t])
-        labour_shift = labour_shift - 0.12 * tau_l * dd[:, t]
-        labour[:, t] = labour[:, t] * np.exp(labour_shift)
-        y_real[:, t] = output(t)
+        ts_ar[:, t] = 0.6 * ts_ar[:, t - 1] + ts_shocks[:, t]
+    tert_share = ts0 + 0.004 * k + TS_ON_V * (v - v[:, [i0]]) + ts_ar
+
+    # production and allocation (Hsieh-Klenow). Planted relative distortions
+    #   ln gamma_K = phi_i + e_i m_it,  ln gamma_L = phi_i - beta_i/(1-beta_i) e_i m_it,
+    # m_it = max(1 + PHI_M (v_i,anchor - v_it), 0.2): the K/L imbalance e_i m_it shrinks as digital
+    # trade grows while beta ln gamma_K + (1-beta) ln gamma_L = phi_i stays fixed, so TFP can
+    # stay separable (ln A = a_i + lambda_t + noise, what the LSDV elasticities assume).
+    beta = np.clip(0.45 + unit_noise(0.04), 0.35, 0.55)
+    emp_rate = np.clip(0.55 + unit_noise(0.04), 0.42, 0.68) - 0.002 * k
+    labour = pop * emp_rate * np.exp(noise(0.002))
+    growth = np.array([_REAL_GROWTH.get(int(y), 0.06) for y in years])[None, :]
+    # m: linear in the trend of the volume, 1 at the anchor year
+    m_alloc = np.maximum(1 + PHI_M * (v_trend[:, [ia]] - v_trend), 0.2)
+    # at the anchor year: labour wedge G_i implied by the GDP anchors and employment
+    s_anchor = units["gdp_anchor"].to_numpy()[:, None] / units["gdp_anchor"].sum()
+    l_share = labour[:, [ia]] / labour[:, ia].sum()
+    wedge_l = np.log(l_share / ((1 - beta) * s_anchor))
+    wedge_l = wedge_l - np.average(wedge_l[:, 0], weights=s_anchor[:, 0])
+    # the K/L imbalance has the same size everywhere; its sign: see _imbalance_signs
+    sign = _imbalance_signs(wedge_l[:, 0], beta[:, 0], s_anchor[:, 0],
+                            (m_alloc[:, i0] - m_alloc[:, ia]) * study_units)
+    imbalance = (sign * IMBALANCE)[:, None] / m_alloc[:, [ia]]
+    phi = wedge_l + beta / (1 - beta) * imbalance * m_alloc[:, [ia]]
+    ln_gamma_k = phi + imbalance * m_alloc
+    ln_gamma_l = phi - beta / (1 - beta) * imbalance * m_alloc
+    # output shares follow the 2021 anchors with a small unit-specific drift
+    share = s_anchor * np.exp(unit_noise(0.006) * (years - anchor_year)[None, :])
+    share = share / share.sum(axis=0)
+    # Hsieh-Klenow distortions are relative to the aggregate: shift each year's wedges by a
+    # common amount (absorbed by the year effect of TFP) so that the aggregates stay put and
+    # the planted wedges are the relative ones the warehouse measures
+    for ln_gamma, weight in ((ln_gamma_k, share * beta), (ln_gamma_l, share * (1 - beta))):
+        level = np.log((weight * np.exp(ln_gamma))[study_units].sum(axis=0))
+        ln_gamma -= level - level[ia]
+    # allocation implied by the wedges: employment and capital follow from the output shares
+    # and the wedges, so allocation moves factors (workers migrate) rather than output
+    labour_national = labour.sum(axis=0)
+    labour = share * (1 - beta) * np.exp(ln_gamma_l)
+    labour = labour / labour.sum(axis=0) * labour_national * np.exp(noise(0.002))
+    k_national = 2.6 * np.exp(np.cumsum(0.095 - 0.003 * k, axis=1) - 0.095 * ia)
+    capital = share * beta * np.exp(ln_gamma_k)
+    capital = capital / capital.sum(axis=0) * k_national
+    # separable TFP calibrated at the anchor year, so Y = share x national output there
+    lam = np.cumsum(growth - 0.045, axis=1)
+    lam = lam - lam[:, [ia]]
+    ln_a_level = (np.log(share[:, [ia]]) - beta * np.log(capital[:, [ia]])
+                  - (1 - beta) * np.log(labour[:, [ia]]))
+    y_real = np.exp(ln_a_level + lam + noise(0.004)) * capital ** beta * labour ** (1 - beta)
+    # perpetual inventory: the first study year's capital is I / (g + delta) with g the mean
+    # growth of the next years' investment (the warehouse's initial-capital rule), so the
+    # measured capital stock equals this one; the pre-sample capital follows from it.
+    investment_real = capital[:, 1:] - (1 - DELTA) * capital[:, :-1]
+    # I0 = (g + delta) K0 with g = ((I1/I0 - 1) + c) / 4 is a quadratic in I0: one positive root
+    n_growth = PIM_GROWTH_YEARS - 1
+    later = investment_real[:, 1:PIM_GROWTH_YEARS]
+    c_rest = (later[:, 1:] / later[:, :-1] - 1).sum(axis=1)
+    b_lin = ((c_rest - 1) / n_growth + DELTA) * capital[:, i0]
+    inv0 = (b_lin + np.sqrt(b_lin ** 2 + 4 * later[:, 0] * capital[:, i0] / n_growth)) / 2
+    investment_real[:, 0] = inv0
+    capital_pre = (capital[:, i0] - inv0) / (1 - DELTA)
+    # pre-sample investment (never written): as if capital had grown by 10% a year before
+    investment_real = np.column_stack([capital_pre * (1 - (1 - DELTA) / np.exp(0.1)), investment_real])
     employment = np.round(labour, 1)
-    capital_lag = np.concatenate([capital[:, [0]] / np.exp(g_k[:, [0]]), capital[:, :-1]], axis=1)
-    investment_real = capital - (1 - DELTA) * capital_lag  # perpetual inventory, solved for I
     inflation = np.array([_INFLATION.get(int(y), 0.02) for y in years])[None, :]
     # price level, 1 in the pre-sample year up to a small province-specific start
     deflator = np.exp(np.cumsum(inflation + noise(0.004), axis=1) - inflation[:, [0]])
     gdp_nominal = y_real * deflator
-    scale = units["gdp_anchor"].to_numpy()[:, None] * np.exp(unit_noise(0.02)) / gdp_nominal[:, [ia]]
-    y_real, gdp_nominal = y_real * scale, gdp_nominal * scale  # calibrates a_i (TFP level)
+    scale = units["gdp_anchor"].sum() / gdp_nominal[:, ia].sum()  # one national factor: shares unchanged
+    y_real, gdp_nominal = y_real * scale, gdp_nominal * scale
     capital, investment_real = capital * scale, investment_real * scale
-    tau = np.log(capital / y_real) - np.log(2.6 * beta / beta.mean())
-    tau = tau - tau.mean(axis=0)  # distortion relative to the average unit, as in Hsieh-Klenow
+    capital[:, 0] = capital_pre * scale
+    # planted resource misallocation (what the warehouse measures, with the true elasticities)
+    study_w = units["in_study_sample"].to_numpy().astype(float)[:, None]
+    rm_true = _hsieh_klenow_rm(capital, employment, gdp_nominal, beta[:, 0], study_w[:, 0])
 
     gdp = np.round(gdp_nominal, 2)
     va_primary = np.round(gdp * prim_share, 2)
@@ -371,18 +517,26 @@ def simulate(spec: SampleSpec) -> Simulation:
     gfcf = np.round(investment_real * fai_level, 2)
     gdp_pc = np.round(gdp * 1e8 / (pop * 1e4), 0)
 
-    # latent resilience: d raises r directly (more with better transport), via upgrading,
-    # and via lower misallocation
+    # latent resilience: digital-trade volume raises r directly (more with better transport),
+    # through upgrading and lower misallocation, and through the neighbours' volume (spillover)
     r0 = 0.5 * dev + unit_noise(0.3)
-    r = (r0 + (0.30 + 0.10 * inf_z) * d + 3.0 * (tert_share - ts0) - 0.6 * np.abs(tau)
-         + noise(0.025))
+    wv_rel = wv - wv[units["in_study_sample"].to_numpy()].mean(axis=0)  # level: year effect
+    # the mechanisms enter relative to the year's study-unit mean (a common level per year is
+    # a year effect): r stays within plausible bounds while the within-unit contrasts are large
+    mechanisms = reach * (R_ON_V * v + R_ON_TS * (tert_share - ts0)) - R_ON_RM * rm_true
+    mechanisms = mechanisms - mechanisms[study_units].mean(axis=0)
+    r = r0 + R_TREND * k + mechanisms + R_ON_WV * wv_rel + noise(0.025)
     dr = r - r[:, [i0]]
 
-    income = np.clip(0.46 - 0.04 * dev + unit_noise(0.02), 0.35, 0.6) * gdp_pc[:, [i0]] * np.exp(0.85 * dr + noise(0.01))
+    # the resilience inputs respond to r additively (the same absolute amount per unit of r
+    # everywhere), so that an index of their levels moves alike in rich and poor units
+    study = units["in_study_sample"].to_numpy()
+    income_base = np.clip(0.46 - 0.04 * dev + unit_noise(0.02), 0.35, 0.6) * gdp_pc[:, [i0]]
+    income = income_base * np.exp(noise(0.01)) + income_base[study].mean() * (0.04 * k + 0.6 * dr)
     covid = (years == 2020)[None, :].astype(float)
     propensity = np.clip(0.71 - 0.03 * dev + unit_noise(0.02), 0.6, 0.8) - 0.004 * k - 0.04 * covid
     consumption_total = income * propensity
-    cu_share = np.clip(0.36 + 0.04 * (d - d_first) + 0.01 * dev + noise(0.01), 0.25, 0.55)
+    cu_share = np.clip(0.36 + CU_ON_V * (v - v[:, [i0]]) + 0.01 * dev + noise(0.01), 0.25, 0.55)
     dev_split = np.array([0.18, 0.38, 0.26, 0.18])  # household, transport&comm, edu&culture, health
     basic_split = np.array([0.47, 0.10, 0.39, 0.04])  # food, clothing, housing, other
     tenths = {}
@@ -399,38 +553,35 @@ def simulate(spec: SampleSpec) -> Simulation:
     fiscal_rev = np.round(fiscal_exp * self_suff, 2)
     tax = np.round(fiscal_rev * np.clip(0.73 + unit_noise(0.04) + noise(0.01), 0.6, 0.86), 2)
     social = np.round(fiscal_exp * np.clip(0.13 + unit_noise(0.02) + 0.01 * dr + noise(0.003), 0.07, 0.22), 2)
-    science_share = np.clip(0.02 * np.exp(0.45 * dev + 0.15 * (d - d_first) + noise(0.03)), 0.003, 0.08)
+    science_share = np.clip(0.02 * np.exp(0.45 * dev + noise(0.03)) + 0.003 * (d - d_first), 0.003, 0.08)
     science = np.round(fiscal_exp * science_share, 2)
     education = np.round(fiscal_exp * np.clip(0.16 + unit_noise(0.015) + 0.005 * dr + noise(0.003), 0.11, 0.21), 2)
-    deposits = np.round(gdp * 1.9 * np.exp(0.35 * dev + unit_noise(0.2) + 0.1 * dr + noise(0.01)), 2)
+    deposits = np.round(gdp * (1.9 * np.exp(0.35 * dev + unit_noise(0.2) + noise(0.01)) + 0.25 * dr), 2)
     schooling = np.round(np.clip(9.2 + 0.6 * dev + 0.8 * muni_rich + unit_noise(0.3) + 0.4 * dr + noise(0.03), 5.0, 13.5), 2)
     unemployment = np.round(np.clip(5.0 - 0.4 * dr - 0.2 * dev + unit_noise(0.3) + 0.4 * covid + noise(0.1), 3.0, 6.0), 1)
-    urban = np.round(np.clip(100 / (1 + np.exp(-(0.25 + 0.6 * dev + 0.5 * muni_rich + unit_noise(0.15) + 0.15 * dr + 0.03 * k))), 20, 90), 2)
-    rd_int = np.clip(0.017 * np.exp(0.5 * dev + unit_noise(0.25) + 0.15 * dr + noise(0.02)), 0.003, 0.07)
+    urban = np.round(np.clip(100 / (1 + np.exp(-(0.4 + 0.6 * dev + 0.5 * muni_rich + unit_noise(0.15) + 0.15 * dr + 0.03 * k))), 20, 90), 2)
+    rd_int = np.clip(0.017 * np.exp(0.5 * dev + unit_noise(0.25) + noise(0.02)) + 0.004 * dr, 0.003, 0.07)
     rd = np.round(gdp * rd_int, 2)
-    hightech_pat = np.round(pop * 0.1 * np.exp(1.2 * dev + unit_noise(0.4) + 0.5 * dr + noise(0.05)), 0)
-
-    def dt_series(base, load, sd=0.05, by=pop, level_sd=0.2):
-        return by * base * np.exp(load * d + unit_noise(level_sd) + noise(sd))
+    hightech_pat = np.round(pop * np.maximum(0.3 * np.exp(0.5 * dev + unit_noise(0.2) + noise(0.03)) + 0.25 * dr, 0.01), 0)
 
     mobile = np.round(95 * np.exp(0.07 * d + 0.1 * dev + noise(0.02)), 2)
-    optical = np.round(dt_series(150, 0.35) * np.exp(0.3 * infra_field[:, None]), 0)
-    ports = np.round(dt_series(0.3, 0.45, 0.03), 1)
-    domains = np.round(dt_series(0.005, 0.8, 0.1), 2)
-    dom_patents = np.round(dt_series(3.0, 0.7) * np.exp(0.5 * dev), 0)
-    it_emp = np.round(dt_series(0.002, 0.5) * np.exp(0.3 * dev), 2)
+    optical = np.round(digital["optical_cable_length"], 0)
+    ports = np.round(digital["broadband_ports"], 1)
+    domains = np.round(digital["domain_names"], 2)
+    dom_patents = np.round(digital["domestic_patent_applications"], 0)
+    it_emp = np.round(digital["it_employment"], 2)
     ind_rd = np.round(rd * np.clip(0.6 * np.exp(0.05 * (d - d_first) + unit_noise(0.08)), 0.3, 0.85), 2)
-    ecommerce = np.round(dt_series(0.12, 0.35, by=gdp), 2)
+    ecommerce = np.round(digital["ecommerce_sales"], 2)
     ecom_share = np.round(np.clip(7 + 2.5 * d + unit_noise(1.0) + noise(0.3), 1.5, 30), 1)
-    bb_users = np.round(dt_series(0.12, 0.35, 0.03), 1)
-    software = np.round(dt_series(0.01, 0.9, 0.08, by=gdp, level_sd=0.4), 2)
-    telecom = np.round(dt_series(0.05, 0.6), 2)
+    bb_users = np.round(digital["broadband_users"], 1)
+    software = np.round(digital["software_revenue"], 2)
+    telecom = np.round(digital["telecom_volume"], 2)
     exchange = np.array([_EXCHANGE.get(int(y), 650.0) for y in years])[None, :] * np.ones((U, 1))
     openness = 0.1 * np.exp(0.5 * dev + 0.25 * d + 0.3 * east[:, None] + unit_noise(0.3) + noise(0.04))
     trade = np.round(gdp * 1e8 * openness / (exchange / 100) / 1000, -1)  # 千美元, written in 万美元
     retail = np.round(gdp * np.clip(0.38 * np.exp(0.04 * (d - d_first) + unit_noise(0.1) + noise(0.02) - 0.05 * covid), 0.2, 0.6), 2)
-    postal = np.round(dt_series(5.0, 0.1) * np.exp(0.3 * infra_field[:, None]), 0)
-    express = np.round(dt_series(15.0, 1.0, 0.05, level_sd=0.3), 2)
+    postal = np.round(digital["postal_route_length"], 0)
+    express = np.round(digital["express_volume"], 2)
     express_rev = np.round(express * 12 * np.exp(-0.05 * k + noise(0.02)), 1)
     fdi = np.round(gdp * 1e8 * 0.015 * np.exp(0.3 * dev + 0.3 * east[:, None] + unit_noise(0.4) + noise(0.08)) / (exchange / 100) / 1e6, 2)
     library = np.round(pop * 0.5 * np.exp(0.3 * dev + unit_noise(0.15) + 0.04 * k + noise(0.03)), 1)
@@ -462,7 +613,8 @@ def simulate(spec: SampleSpec) -> Simulation:
         "highway_length": highway, "marketization_index": market,
     }
     missing = _missing_cells(spec, units, years, values)
-    latent = {"d": d, "r": r, "tert_share": tert_share, "tau": tau, "beta": beta[:, 0],
+    latent = {"d": d, "v": v, "wv": wv, "r": r, "tert_share": tert_share, "rm": rm_true,
+              "ln_gamma_k": ln_gamma_k, "ln_gamma_l": ln_gamma_l, "beta": beta[:, 0],
               "inf_z": inf_z[:, 0], "cu_share": cu_share, "capital": capital, "y_real": y_real}
     return Simulation(units, years, values, missing, latent, tel1984)
 
