@@ -179,6 +179,19 @@ def test_cli_load_and_status(tmp_path, capsys):
     assert "missing cells: 3" in out and "vintage 'synthetic test extracts'" in out
 
 
+def test_cli_load_is_refused_while_a_refresh_holds_the_warehouse(tmp_path, capsys):
+    from warehouse.publish import refresh_lock
+
+    warehouse = tmp_path / "wh.duckdb"
+    good = write_good_landing(tmp_path / "good")
+    with refresh_lock(warehouse, "the-refresh"):
+        assert main(["load", str(good), "--warehouse", str(warehouse)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: another refresh (pid ") and "run the-refresh) holds" in err
+    assert not warehouse.exists()
+    assert main(["load", str(good), "--warehouse", str(warehouse)]) == 0  # lock released
+
+
 def test_status_reports_marts_results_and_latest_run(tmp_path):
     from estimation.store import ensure_schema
 

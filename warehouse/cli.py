@@ -8,8 +8,10 @@ traceback and exit with status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from warehouse.errors import ResilienceError
 from warehouse.paths import SAMPLE_BASE_DIR, warehouse_path
@@ -22,10 +24,25 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
     )
 
 
+@contextlib.contextmanager
+def _exclusive_writer(args: argparse.Namespace) -> Iterator[Path]:
+    """The warehouse path, held under the refresh lock while a command writes it.
+
+    Without the lock a direct ``load``/``build``/``estimate`` during a refresh would write the
+    published file and then be silently replaced by the refresh's atomic publish.
+    """
+    from warehouse.publish import refresh_lock
+
+    path = warehouse_path(args.warehouse)
+    with refresh_lock(path, run_id=f"resilience {args.command}"):
+        yield path
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
     from warehouse.loader import load_landing
 
-    summary = load_landing(Path(args.landing_dir), warehouse_path(args.warehouse), vintage=args.vintage)
+    with _exclusive_writer(args) as path:
+        summary = load_landing(Path(args.landing_dir), path, vintage=args.vintage)
     print(summary.describe())
     return 0
 
@@ -49,16 +66,16 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from warehouse.dbt_runner import dbt_build
 
-    dbt_build(warehouse_path(args.warehouse), select=args.select, extra_vars=_parse_vars(args.var))
+    with _exclusive_writer(args) as path:
+        dbt_build(path, select=args.select, extra_vars=_parse_vars(args.var))
     return 0
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     from estimation.runner import estimate_and_publish
 
-    run_id = estimate_and_publish(
-        warehouse_path(args.warehouse), replications=args.replications, seed=args.seed
-    )
+    with _exclusive_writer(args) as path:
+        run_id = estimate_and_publish(path, replications=args.replications, seed=args.seed)
     print(f"results written under run_id {run_id}")
     return 0
 
