@@ -137,3 +137,24 @@ def test_moran_scatter_writes_png(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     with pytest.raises(SpatialInputError, match="no rows for year 1990"):
         moran_scatter(panel, weights, "er", 1990, "geographic", tmp_path / "x.png")
+
+
+def test_cli_moran_plot_reads_the_marts_and_writes_the_requested_png(tmp_path, capsys):
+    import duckdb
+
+    from warehouse.cli import main
+
+    panel, weights = simulated_inputs(seed=2)
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.register("p", panel)
+        con.register("w", weights)
+        con.execute("create table marts.analysis_panel as select * from p")
+        con.execute("create table marts.spatial_weights as select * from w")
+    out = tmp_path / "er_2016_geo.png"
+    assert main(["moran-plot", "-w", str(warehouse), "--year", "2016", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["moran-plot", "-w", str(warehouse), "--year", "1990", "--out", str(out)]) == 1
+    assert "no rows for year 1990" in capsys.readouterr().err

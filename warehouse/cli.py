@@ -105,6 +105,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_moran_plot(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from estimation.runner import load_inputs
+    from estimation.spatial.plots import moran_scatter
+
+    with duckdb.connect(str(warehouse_path(args.warehouse)), read_only=True) as con:
+        panel, weights = load_inputs(con)
+    out = Path(args.out or f"moran_{args.variable}_{args.year}_{args.matrix}.png")
+    print(moran_scatter(panel, weights, args.variable, args.year, args.matrix, out))
+    return 0
+
+
 def _parse_vars(pairs: list[str] | None) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
@@ -157,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=12345)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_refresh)
+
+    p = sub.add_parser("moran-plot", help="Moran scatter plot of any variable, year and matrix (PNG)")
+    p.add_argument("--variable", default="er", help="an analysis_panel column, e.g. er, dt, isu")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--matrix", choices=["geographic", "economic"], default="geographic")
+    p.add_argument("--out", default=None, help="PNG path (default moran_<variable>_<year>_<matrix>.png)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_moran_plot)
 
     p = sub.add_parser("report", help="write the Markdown/HTML report of a run")
     p.add_argument("--out-dir", default="reports")
