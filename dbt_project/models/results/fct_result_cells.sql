@@ -108,7 +108,7 @@ select
     run_id, source, spec_id, term, effect, year, estimate, std_error, p_value, nobs, stars,
     case
         when estimate is null or isnan(estimate) then null
-        when source = 'model_stat' and term in ('nobs', 'df') then printf('%d', round(estimate)::bigint)
+        when source = 'model_stat' and term in ('nobs', 'df', 'rho_at_bound') then printf('%d', round(estimate)::bigint)
         when source = 'model_stat' and term = 'sigma2' then printf('%.4g', estimate)
         else printf('%.3f', estimate) || stars
     end as estimate_cell,
