@@ -126,3 +126,15 @@ def simulated_inputs(seed: int = 7, n_periods: int = 9, first_year: int = 2013, 
     weights = pd.concat([weights_long(w_geo, codes, "geographic"), weights_long(w_eco, codes, "economic")],
                         ignore_index=True)
     return panel, weights
+
+
+def write_marts(path, panel: pd.DataFrame, weights: pd.DataFrame) -> None:
+    """A DuckDB file holding just the two marts estimation reads (analysis panel, weights)."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.register("p", panel)
+        con.register("w", weights)
+        con.execute("create table marts.analysis_panel as select * from p")
+        con.execute("create table marts.spatial_weights as select * from w")

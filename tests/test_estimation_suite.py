@@ -95,18 +95,12 @@ def test_bad_panel_names_row_and_reason():
 
 
 def _warehouse(path) -> None:
-    from spatial_factory import economic_weights, province_weights, weights_long
+    from spatial_factory import economic_weights, province_weights, weights_long, write_marts
     codes, w_geo = province_weights()
     w_eco = economic_weights(np.random.default_rng(0).lognormal(11, 0.4, len(codes)))
     weights = pd.concat([weights_long(w_geo, codes, "geographic"),
                          weights_long(w_eco, codes, "economic")], ignore_index=True)
-    panel = simulate_panel(seed=3)
-    with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.register("p", panel)
-        con.register("w", weights)
-        con.execute("create table marts.analysis_panel as select * from p")
-        con.execute("create table marts.spatial_weights as select * from w")
+    write_marts(path, simulate_panel(seed=3), weights)
 
 
 def test_estimate_and_publish_writes_one_run(tmp_path, monkeypatch):

@@ -140,18 +140,11 @@ def test_moran_scatter_writes_png(tmp_path):
 
 
 def test_cli_moran_plot_reads_the_marts_and_writes_the_requested_png(tmp_path, capsys):
-    import duckdb
-
+    from spatial_factory import write_marts
     from warehouse.cli import main
 
-    panel, weights = simulated_inputs(seed=2)
     warehouse = tmp_path / "wh.duckdb"
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema marts")
-        con.register("p", panel)
-        con.register("w", weights)
-        con.execute("create table marts.analysis_panel as select * from p")
-        con.execute("create table marts.spatial_weights as select * from w")
+    write_marts(warehouse, *simulated_inputs(seed=2))
     out = tmp_path / "er_2016_geo.png"
     assert main(["moran-plot", "-w", str(warehouse), "--year", "2016", "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
