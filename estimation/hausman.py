@@ -1,9 +1,9 @@
-"""Hausman (1978) test of fixed against random province effects on a spec's regressors.
+"""Hausman (1978) test of fixed against random unit effects on a spec's regressors.
 
 H = (b_FE - b_RE)' [V_FE - V_RE]^-1 (b_FE - b_RE) ~ chi2(k), with unadjusted covariances,
-over the k slopes of the spec (dt and the controls). When the spec has year effects both
-models carry year dummies as regressors (``xtreg y x i.year, fe`` / ``, re``), so the test
-concerns the province effects only; the year dummies are left out of the comparison (as
+over the k slopes of the spec (dt and the controls). When the spec has time effects both
+models carry time dummies as regressors (``xtreg y x i.year, fe`` / ``, re``), so the test
+concerns the unit effects only; the time dummies are left out of the comparison (as
 ``hausman fe re`` users do to avoid the non-positive-definite V_FE - V_RE they cause), by
 giving them model-specific names: linearmodels compares same-named coefficients only.
 Computed by linearmodels ``RandomEffectsResults.hausman``. The reported ``statistic``/
@@ -22,31 +22,46 @@ from linearmodels import PanelOLS, RandomEffects
 from linearmodels.shared.hypotheses import WaldTestStatistic
 
 from estimation.design import Design
+from estimation.results import Result
+
+
+class HausmanResult(Result):
+    """Hausman test: H = (b_FE - b_RE)' [V_FE - V_RE]^-1 (b_FE - b_RE) ~ chi2(k).
+
+    A test, not a model: no ``params``; ``stats`` hold nobs, ``statistic``/``df``/``p_value``
+    (sigmamore) and ``statistic_plain``/``df_plain``/``p_value_plain``.
+    """
+
+    estimator = "hausman"
+
+    def __init__(self, spec_id: str, nobs: int, stats: dict[str, float]):
+        empty = pd.Series(dtype=float)
+        super().__init__(spec_id, empty, empty, nobs=nobs, stats=stats, cov_type="unadjusted")
 
 
 def fit_fe_re(design: Design):
     """(FE results, RE results) from linearmodels with unadjusted covariances."""
-    idx = pd.MultiIndex.from_arrays([design.entity, design.time], names=["province", "year"])
+    idx = pd.MultiIndex.from_arrays([design.unit, design.time], names=["unit", "time"])
     y = design.y.set_axis(idx)
 
     def regressors(prefix: str) -> pd.DataFrame:
         X = design.X.set_axis(idx)
-        if "year" in design.spec.effects:
+        if "time" in design.spec.effects:
             years = pd.get_dummies(pd.Series(design.time, index=idx), prefix=prefix,
                                    drop_first=True, dtype=float)
             X = pd.concat([X, years], axis=1)
         return X.assign(const=1.0)
 
-    fe = PanelOLS(y, regressors("fe_year"), entity_effects=True).fit(cov_type="unadjusted")
-    re = RandomEffects(y, regressors("re_year")).fit(cov_type="unadjusted")
+    fe = PanelOLS(y, regressors("fe_time"), entity_effects=True).fit(cov_type="unadjusted")
+    re = RandomEffects(y, regressors("re_time")).fit(cov_type="unadjusted")
     return fe, re
 
 
-def hausman_fe_re(design: Design) -> dict[str, float]:
-    """Return ``statistic``, ``df``, ``p_value`` (sigmamore) and the ``_plain`` variant."""
+def hausman_fe_re(design: Design, spec_id: str | None = None) -> HausmanResult:
+    """The test with ``statistic``, ``df``, ``p_value`` (sigmamore) and the ``_plain`` variant."""
     fe, re = fit_fe_re(design)
     k = float(design.X.shape[1])
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"nobs": design.nobs}
     for suffix, sigmamore in (("", True), ("_plain", False)):
         with warnings.catch_warnings():
             # A non-positive-definite difference is reported through the NaN, not a warning.
@@ -56,4 +71,4 @@ def hausman_fe_re(design: Design) -> dict[str, float]:
         out[f"statistic{suffix}"] = float(stat.stat) if valid else float("nan")
         out[f"df{suffix}"] = float(stat.df) if valid else k
         out[f"p_value{suffix}"] = float(stat.pval) if valid else float("nan")
-    return out
+    return HausmanResult(spec_id or design.spec.spec_id, design.nobs, out)

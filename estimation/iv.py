@@ -3,8 +3,8 @@
 Estimator: the absorbed effects are partialled out of y, the regressors X = [endogenous,
 controls] and the instruments Z = [excluded, controls]; then
 b = (X'P_Z X)^-1 X'P_Z y on the within data, residuals e = y~ - X~ b. The cluster covariance
-is c (Xh'Xh)^-1 [sum_g Xh_g'e_g e_g'Xh_g] (Xh'Xh)^-1 with Xh = P_Z X~ and the same Stata
-factor c = G/(G-1) (N-1)/(N-K) as :mod:`estimation.linear` (K = slopes + 1 + year dummies).
+is c (Xh'Xh)^-1 [sum_g Xh_g'e_g e_g'Xh_g] (Xh'Xh)^-1 with Xh = P_Z X~ and the same small-sample
+correction as :mod:`estimation.linear` (:mod:`estimation.covariance`).
 No constant is reported (``xtivreg2, fe`` has none).
 
 Diagnostics (``ivreg2`` names), computed by linearmodels' ``iv.common`` functions on the
@@ -14,7 +14,7 @@ their degrees of freedom enter as ``ivreg2``'s ``dofminus``/``sdofminus`` do:
 * ``cragg_donald_f``: (N - L - d)/k_excl * r2_min/(1 - r2_min); with one endogenous
   regressor the non-robust first-stage F of the excluded instruments.
 * ``kp_rk_lm`` / ``kp_rk_lm_p``: Kleibergen-Paap (2006) rk LM statistic, robust like the
-  spec's covariance (cluster by province by default),
+  spec's covariance (cluster by unit by default),
   chi2(k_excl - m + 1); with one endogenous regressor and one instrument
   (z~'x~)^2 / sum_g (z~_g'x~_g)^2.
 * ``kp_rk_wald_f``: rk Wald F, W (N-L-d)(G-1) / ((N-1) G k_excl) -- the cluster-robust
@@ -33,15 +33,28 @@ import numpy as np
 import pandas as pd
 from linearmodels.iv.common import cragg_donald_f, kleibergen_paap, kleibergen_paap_f
 
+from estimation.covariance import sandwich
 from estimation.design import Design
-from estimation.linear import effect_dummies, fit_ols, partial_out, sandwich, small_sample_k
-from estimation.results import ModelResult
+from estimation.errors import SpecError
+from estimation.linear import effect_dummies, fit_ols, partial_out, small_sample_k
+from estimation.results import Result
+
+
+class FE2SLSResult(Result):
+    """Fixed-effects 2SLS:  y~ = X~ b + e,  X~ = [endogenous, controls] instrumented by
+    Z~ = [excluded instruments, controls] (~: effects partialled out); b = (X~'P_Z X~)^-1 X~'P_Z y~.
+
+    No constant (``xtivreg2, fe`` has none). ``stats`` add the first stage (coefficient,
+    standard error, F) and the weak-instrument diagnostics (module docstring).
+    """
+
+    estimator = "fe_2sls"
 
 # The rank statistics follow the spec's covariance (linearmodels' names). Driscoll-Kraay has
 # no counterpart there; a Bartlett kernel over the rows is not the same thing, so it is
 # refused rather than approximated.
 KP_COVARIANCE: dict[str, tuple[str, dict | None]] = {
-    "cluster_province_stata": ("clustered", None),
+    "cluster_unit_stata": ("clustered", None),
     "robust_hc1": ("robust", None),
     "unadjusted": ("unadjusted", None),
 }
@@ -55,19 +68,19 @@ def lsdv_exog(design: Design, controls: np.ndarray) -> np.ndarray:
     # A constant plus each effect's dummies without its first level: full rank for a connected
     # panel, so linearmodels counts the true number of exogenous regressors (ivreg2's
     # L + dofminus).
-    cols = [np.ones((len(design.entity), 1)), controls]
-    for name, codes in (("province", design.entity), ("year", design.time)):
+    cols = [np.ones((len(design.unit), 1)), controls]
+    for name, codes in (("unit", design.unit), ("time", design.time)):
         if name in design.spec.effects:
             levels, idx = np.unique(codes, return_inverse=True)
             cols.append(np.eye(len(levels))[idx][:, 1:])
     return np.hstack(cols)
 
 
-def fit_fe_2sls(design: Design, spec_id: str | None = None) -> ModelResult:
+def fit_fe_2sls(design: Design, spec_id: str | None = None) -> FE2SLSResult:
     """FE-2SLS of ``design.y`` on ``design.X`` with ``spec.endogenous`` instrumented by Z."""
     spec = design.spec
     if spec.cov_type not in KP_COVARIANCE:
-        raise ValueError(f"spec {spec.spec_id}: fe_2sls supports cov_type "
+        raise SpecError(f"spec {spec.spec_id}: fe_2sls supports cov_type "
                          f"{sorted(KP_COVARIANCE)}, not {spec.cov_type!r}")
     endog = list(spec.endogenous)
     exog_names = [c for c in design.X.columns if c not in endog]
@@ -76,33 +89,33 @@ def fit_fe_2sls(design: Design, spec_id: str | None = None) -> ModelResult:
     Zx = design.Z.to_numpy(dtype=float)
     Z = np.hstack([Zx, design.X[exog_names].to_numpy(dtype=float)])
     n, p = X.shape
-    D = effect_dummies(design.entity, design.time, spec.effects)
+    D = effect_dummies(design.unit, design.time, spec.effects)
     y_w, X_w, Z_w = partial_out(y, D), partial_out(X, D), partial_out(Z, D)
     Xh = Z_w @ np.linalg.lstsq(Z_w, X_w, rcond=None)[0]
     bread_inv = np.linalg.inv(Xh.T @ Xh)
     beta = bread_inv @ (Xh.T @ y_w)
     resid = y_w - X_w @ beta
-    k, k_lsdv = small_sample_k(p, D, design.entity, spec.effects)
-    cov, df_t = sandwich(bread_inv, Xh * resid[:, None], spec.cov_type, entity=design.entity,
-                         time=design.time, resid=resid, n=n, k=k, k_lsdv=k_lsdv)
+    k, k_all = small_sample_k(p, D, design.unit, spec.effects)
+    cov, df_t = sandwich(bread_inv, Xh * resid[:, None], spec.cov_type, unit=design.unit,
+                         time=design.time, resid=resid, n=n, k=k, k_all=k_all)
     terms = endog + exog_names
 
     # First stage: each endogenous regressor on the instruments, same FE and covariance.
     first = fit_ols(Design(spec=replace(spec, estimator="ols"), y=design.X[endog[0]],
                            X=pd.concat([design.Z, design.X[exog_names]], axis=1),
-                           entity=design.entity, time=design.time))
+                           unit=design.unit, time=design.time))
     excl = list(design.Z.columns)
     exog_full = lsdv_exog(design, design.X[exog_names].to_numpy(dtype=float))
     kp_cov, kp_config = KP_COVARIANCE[spec.cov_type]
     if kp_cov == "clustered":
-        kp_config = {"clusters": pd.factorize(design.entity)[0]}
+        kp_config = {"clusters": pd.factorize(design.unit)[0]}
     lm = kleibergen_paap(X[:, :len(endog)], Zx, exog_full, kp_cov, kp_config)
     ssr, tss = float(resid @ resid), float(((y - y.mean()) ** 2).sum())
     st: dict[str, float] = {
-        "nobs": n, "groups": len(np.unique(design.entity)),
-        "r2": 1 - ssr / tss, "adj_r2": 1 - (ssr / tss) * (n - 1) / (n - k_lsdv),
+        "nobs": n, "groups": design.groups,
+        "r2": 1 - ssr / tss, "adj_r2": 1 - (ssr / tss) * (n - 1) / (n - k_all),
         "r2_within": 1 - ssr / float(y_w @ y_w),
-        "sigma_e": np.sqrt(ssr / (n - k_lsdv)), "df_resid": df_t, "k_small_sample": k,
+        "sigma_e": np.sqrt(ssr / (n - k_all)), "df_resid": df_t, "k_small_sample": k,
         "first_stage_coef": float(first.params[excl[0]]),
         "first_stage_se": float(first.std_errors[excl[0]]),
         "first_stage_f": float(first.params[excl].to_numpy()
@@ -116,9 +129,8 @@ def fit_fe_2sls(design: Design, spec_id: str | None = None) -> ModelResult:
     if len(endog) == 1 and len(excl) == 1:
         for size, crit in STOCK_YOGO_1_1.items():
             st[f"stock_yogo_{size}pct"] = crit
-    return ModelResult(
-        spec_id=spec_id or spec.spec_id, estimator="fe_2sls", cov_type=spec.cov_type,
-        params=pd.Series(beta, index=terms), std_errors=pd.Series(np.sqrt(np.diag(cov)),
-                                                                  index=terms),
-        nobs=n, df_resid=df_t, stats=st, cov=pd.DataFrame(cov, index=terms, columns=terms),
+    return FE2SLSResult(
+        spec_id or spec.spec_id, pd.Series(beta, index=terms),
+        pd.Series(np.sqrt(np.diag(cov)), index=terms), nobs=n, df_resid=df_t, stats=st,
+        cov=pd.DataFrame(cov, index=terms, columns=terms), cov_type=spec.cov_type,
     )

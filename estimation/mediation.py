@@ -1,53 +1,68 @@
-"""Three-step mediation (eqs. 2-3) with Sobel test and a province-cluster bootstrap of a*b.
+"""Three-step mediation (eqs. 2-3) with Sobel test and a unit-cluster bootstrap of a*b.
 
-a: coefficient of dt in  M  = a dt + controls + province + year effects     (spec ``_a``)
-b: coefficient of M  in  er = c' dt + b M + controls + province + year      (spec ``_b``)
+For a spec with dependent Y, regressor X (the first regressor), mediator M and controls C:
+
+a: coefficient of X in  M = a X + C + unit + time effects
+b: coefficient of M in  Y = c' X + b M + C + unit + time effects
 Indirect effect a*b; Sobel z = a b / sqrt(b^2 se_a^2 + a^2 se_b^2), p = 2 Phi(-|z|), with the
-cluster-robust standard errors of the two fits.
+covariance of the spec (cluster-robust by default) for both fits.
 
-Bootstrap: draw 30 provinces with replacement (all their years); every drawn copy gets its
-own province effect, year effects are re-estimated on the drawn sample; refit both
+Bootstrap: draw the G units with replacement (all their periods); every drawn copy gets its
+own unit effect, time effects are re-estimated on the drawn sample; refit both
 equations and keep a*b. Intervals: percentile (2.5%, 97.5% quantiles) and bias-corrected
 (z0 = Phi^-1(share of draws below the estimate); quantiles Phi(2 z0 -/+ 1.96)).
 
-Reusing work (balanced panels): after demeaning within province, the two-way within
+Reusing work (balanced panels): after demeaning within unit, the two-way within
 transform of a bootstrap sample is Z_i - Zbar_t(w), Zbar_t(w) = sum_i w_i Z_it / sum_i w_i,
-w_i the number of copies of province i. Hence the within cross-product matrix of *all*
-variables is  sum_i w_i Z_i'Z_i - W Zbar(w)'Zbar(w)  -- per-province cross-products
+w_i the number of copies of unit i. Hence the within cross-product matrix of *all*
+variables is  sum_i w_i Z_i'Z_i - W Zbar(w)'Zbar(w)  -- per-unit cross-products
 C_i = Z_i'Z_i are computed once and every draw is two matrix products and two small solves,
 vectorised over draws. An unbalanced panel falls back to refitting each draw by projection.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from estimation.design import build_design
-from estimation.linear import effect_dummies, fit_ols, partial_out
-from estimation.results import ModelResult
-from estimation.specs import CONTROLS, mediation_specs
+from estimation.errors import SpecError
+from estimation.linear import PanelOLSResult, effect_dummies, fit_ols, partial_out
+from estimation.results import Result
+from estimation.specs import Spec
 
 log = logging.getLogger(__name__)
+MEDIATION_COLUMNS = ("spec_id", "mediator", "a", "se_a", "b", "se_b", "indirect", "sobel_z", "sobel_p",
+                     "method", "ci_low", "ci_high", "replications", "seed")
 
 
-@dataclass
-class MediationResult:
-    mediator: str
-    a: ModelResult
-    b: ModelResult
-    draws: np.ndarray          # bootstrap a*b, one per replication
-    seed: int
+class MediationResult(Result):
+    """Mediation of X on Y through M (module docstring): ``params`` a, b and indirect = a*b,
+    with the fits' standard errors and the Sobel standard error of a*b; ``draws`` holds the
+    bootstrap a*b, ``tidy()`` gives one ``results.mediation`` row per interval method."""
+
+    estimator = "mediation"
+
+    def __init__(self, spec_id: str, mediator: str, regressor: str, a: PanelOLSResult,
+                 b: PanelOLSResult, draws: np.ndarray, seed: int):
+        self.mediator, self.regressor = mediator, regressor
+        self.a, self.b, self.draws, self.seed = a, b, draws, seed
+        a_hat, b_hat = a.params[regressor], b.params[mediator]
+        se_a, se_b = a.std_errors[regressor], b.std_errors[mediator]
+        sobel_se = np.sqrt(b_hat ** 2 * se_a ** 2 + a_hat ** 2 * se_b ** 2)
+        super().__init__(spec_id, pd.Series({"a": a_hat, "b": b_hat, "indirect": a_hat * b_hat}),
+                         pd.Series({"a": se_a, "b": se_b, "indirect": sobel_se}), nobs=b.nobs,
+                         cov_type=b.cov_type)
 
     @property
     def indirect(self) -> float:
-        return float(self.a.params["dt"] * self.b.params[self.mediator])
+        return float(self.a.params[self.regressor] * self.b.params[self.mediator])
 
     def sobel(self) -> tuple[float, float]:
-        a, sa = self.a.params["dt"], self.a.std_errors["dt"]
+        a, sa = self.a.params[self.regressor], self.a.std_errors[self.regressor]
         b, sb = self.b.params[self.mediator], self.b.std_errors[self.mediator]
         z = a * b / np.sqrt(b ** 2 * sa ** 2 + a ** 2 * sb ** 2)
         return float(z), float(2 * stats.norm.sf(abs(z)))
@@ -58,12 +73,15 @@ class MediationResult:
     def bias_corrected_ci(self, level: float = 0.95) -> tuple[float, float]:
         return bias_corrected_interval(self.draws, self.indirect, level)
 
+    def tidy(self) -> dict[str, pd.DataFrame]:
+        return {"mediation": self.rows()}
+
     def rows(self) -> pd.DataFrame:
         """Rows of ``results.mediation``: one per CI method."""
         z, p = self.sobel()
         base = {
-            "mediator": self.mediator, "a": float(self.a.params["dt"]),
-            "se_a": float(self.a.std_errors["dt"]), "b": float(self.b.params[self.mediator]),
+            "spec_id": self.spec_id, "mediator": self.mediator, "a": float(self.a.params[self.regressor]),
+            "se_a": float(self.a.std_errors[self.regressor]), "b": float(self.b.params[self.mediator]),
             "se_b": float(self.b.std_errors[self.mediator]), "indirect": self.indirect,
             "sobel_z": z, "sobel_p": p, "replications": int(self.draws.size),
             "seed": int(self.seed),
@@ -72,7 +90,7 @@ class MediationResult:
         for method, (lo, hi) in (("percentile", self.percentile_ci()),
                                  ("bias_corrected", self.bias_corrected_ci())):
             out.append({**base, "method": method, "ci_low": lo, "ci_high": hi})
-        return pd.DataFrame(out)
+        return pd.DataFrame(out, columns=list(MEDIATION_COLUMNS))
 
 
 def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -91,12 +109,12 @@ def bias_corrected_interval(draws: np.ndarray, estimate: float, level: float = 0
     return float(lo), float(hi)
 
 
-def _province_blocks(panel: pd.DataFrame, columns: list[str]):
-    """(codes, Z) with Z[i] the T x p province-demeaned block of province i, or None if the
-    complete-case panel is not balanced."""
-    df = panel.dropna(subset=columns).sort_values(["province_code", "year"])
-    counts = df.groupby("province_code")["year"].agg(["size", "min", "max"])
-    years = np.sort(df["year"].unique())
+def _unit_blocks(panel: pd.DataFrame, columns: list[str], unit: str, time: str):
+    """(Z, df) with Z[i] the T x p unit-demeaned block of unit i (None if the complete-case
+    panel is not balanced) and df the complete-case rows."""
+    df = panel.dropna(subset=columns).sort_values([unit, time])
+    counts = df.groupby(unit)[time].agg(["size", "min", "max"])
+    years = np.sort(df[time].unique())
     if not ((counts["size"] == len(years)).all()):
         return None, df
     values = df[columns].to_numpy(dtype=float).reshape(len(counts), len(years), len(columns))
@@ -114,7 +132,7 @@ def _ab_from_crossproducts(XX: np.ndarray, ia: list[int], ib: list[int], im: int
 
 
 def _draw_counts(rng: np.random.Generator, n_groups: int, replications: int) -> np.ndarray:
-    """R x N matrix: how many copies of each province each bootstrap sample holds."""
+    """R x N matrix: how many copies of each unit each bootstrap sample holds."""
     idx = rng.integers(0, n_groups, size=(replications, n_groups))
     counts = np.zeros((replications, n_groups))
     np.add.at(counts, (np.repeat(np.arange(replications), n_groups), idx.ravel()), 1.0)
@@ -123,7 +141,7 @@ def _draw_counts(rng: np.random.Generator, n_groups: int, replications: int) -> 
 
 def bootstrap_indirect_fast(Z: np.ndarray, counts: np.ndarray, mediator_col: int,
                             y_col: int, x_cols: list[int], chunks: int = 10) -> np.ndarray:
-    """a*b per draw from province blocks Z (N x T x p) and copy counts (R x N)."""
+    """a*b per draw from unit blocks Z (N x T x p) and copy counts (R x N)."""
     N, T, p = Z.shape
     C = np.einsum("itp,itq->ipq", Z, Z).reshape(N, p * p)      # once
     Zflat = Z.reshape(N, T * p)
@@ -143,11 +161,12 @@ def bootstrap_indirect_fast(Z: np.ndarray, counts: np.ndarray, mediator_col: int
     return out
 
 
-def bootstrap_indirect_refit(df: pd.DataFrame, counts: np.ndarray, mediator: str,
-                             controls: tuple[str, ...] = CONTROLS) -> np.ndarray:
+def bootstrap_indirect_refit(df: pd.DataFrame, counts: np.ndarray, spec: Spec, unit: str,
+                             time: str) -> np.ndarray:
     """a*b per draw by rebuilding each bootstrap sample and refitting (any panel shape)."""
-    codes = np.sort(df["province_code"].unique())
-    blocks = {c: g for c, g in df.groupby("province_code")}
+    mediator, regressor, controls = spec.mediator, spec.regressors[0], spec.controls
+    codes = np.sort(df[unit].unique())
+    blocks = {c: g for c, g in df.groupby(unit)}
     out = np.empty(counts.shape[0])
     step = max(1, counts.shape[0] // 10)
     for r, w in enumerate(counts):
@@ -157,11 +176,10 @@ def bootstrap_indirect_refit(df: pd.DataFrame, counts: np.ndarray, mediator: str
                 parts.append(blocks[c])
                 copy_id.append(np.full(len(blocks[c]), len(copy_id)))
         sample = pd.concat(parts, ignore_index=True)
-        D = effect_dummies(np.concatenate(copy_id), sample["year"].to_numpy(),
-                           ("province", "year"))
-        Xa = partial_out(sample[["dt", *controls]].to_numpy(dtype=float), D)
+        D = effect_dummies(np.concatenate(copy_id), sample[time].to_numpy(), ("unit", "time"))
+        Xa = partial_out(sample[[regressor, *controls]].to_numpy(dtype=float), D)
         m = partial_out(sample[mediator].to_numpy(dtype=float), D)
-        yv = partial_out(sample["er"].to_numpy(dtype=float), D)
+        yv = partial_out(sample[spec.dependent].to_numpy(dtype=float), D)
         a = np.linalg.lstsq(Xa, m, rcond=None)[0][0]
         Xb = np.column_stack([Xa[:, 0], m, Xa[:, 1:]])
         b = np.linalg.lstsq(Xb, yv, rcond=None)[0][1]
@@ -171,24 +189,34 @@ def bootstrap_indirect_refit(df: pd.DataFrame, counts: np.ndarray, mediator: str
     return out
 
 
-def mediation_analysis(panel: pd.DataFrame, mediator: str, *, replications: int = 1000,
-                       seed: int = 12345, fits: tuple[ModelResult, ModelResult] | None = None
-                       ) -> MediationResult:
-    """Point estimates (or the given ``fits`` of the _a and _b specs) plus the bootstrap."""
-    spec_a, spec_b = mediation_specs(mediator)
-    if fits is None:
-        fits = (fit_ols(build_design(panel, spec_a)), fit_ols(build_design(panel, spec_b)))
-    controls = spec_a.controls
-    columns = ["dt", *controls, mediator, "er"]
-    Z, df = _province_blocks(panel, columns)
-    counts = _draw_counts(np.random.default_rng(seed), df["province_code"].nunique(),
-                          replications)
-    log.info("mediation %s: %d province-cluster bootstrap replications (seed %d)",
-             mediator, replications, seed)
+def path_specs(spec: Spec) -> tuple[Spec, Spec]:
+    """The a-path (mediator on the regressor) and b-path (dependent on regressor and mediator)
+    specifications of a mediation spec, with its controls, effects, sample and covariance."""
+    if spec.effects != ("unit", "time") or len(spec.regressors) != 1:
+        raise SpecError(f"spec {spec.spec_id}: mediation needs effects 'unit time' and one regressor")
+    common = dict(estimator="ols", mediator=None)
+    regressor = spec.regressors[0]
+    return (replace(spec, spec_id=f"{spec.spec_id}_a", dependent=spec.mediator, **common),
+            replace(spec, spec_id=f"{spec.spec_id}_b", regressors=(regressor, spec.mediator), **common))
+
+
+def mediation_analysis(panel: pd.DataFrame, spec: Spec, *, unit: str, time: str,
+                       replications: int = 1000, seed: int = 12345) -> MediationResult:
+    """Both paths and the unit-cluster bootstrap of a*b (``replications`` draws, ``seed``)."""
+    spec_a, spec_b = path_specs(spec)
+    fits = (fit_ols(build_design(panel, spec_a, unit=unit, time=time)),
+            fit_ols(build_design(panel, spec_b, unit=unit, time=time)))
+    sample = panel[spec.sample.mask(panel)] if spec.sample else panel
+    regressor = spec.regressors[0]
+    columns = [regressor, *spec.controls, spec.mediator, spec.dependent]
+    Z, df = _unit_blocks(sample, columns, unit, time)
+    counts = _draw_counts(np.random.default_rng(seed), df[unit].nunique(), replications)
+    log.info("mediation %s: %d unit-cluster bootstrap replications (seed %d)",
+             spec.mediator, replications, seed)
     if Z is not None:
         p = len(columns)
         draws = bootstrap_indirect_fast(Z, counts, mediator_col=p - 2, y_col=p - 1,
-                                        x_cols=list(range(len(controls) + 1)))
+                                        x_cols=list(range(len(spec.controls) + 1)))
     else:
-        draws = bootstrap_indirect_refit(df, counts, mediator, controls)
-    return MediationResult(mediator, fits[0], fits[1], draws, seed)
+        draws = bootstrap_indirect_refit(df, counts, spec, unit, time)
+    return MediationResult(spec.spec_id, spec.mediator, regressor, fits[0], fits[1], draws, seed)

@@ -1,51 +1,134 @@
-"""The specifications of the paper's Tables 4-8, as data.
+"""Specifications as data: what one model estimates, parsed from a plain record.
 
-A :class:`Spec` names the dependent variable, the regressors of interest, the controls, the
-absorbed fixed effects, a sample filter, the covariance, the estimator and the transformations
-(lag, interaction, centring). Adding a robustness column means adding a ``Spec`` to
-:data:`SPECS`; :mod:`estimation.suite` runs whatever is listed.
+A :class:`Spec` names the estimator, the dependent variable, the regressors of interest, the
+controls, the absorbed effects, a sample filter, the covariance and the transformations (lag,
+interaction, centring), plus what individual estimators need (instruments, censoring limits,
+the mediator, the spatial weights matrix). Adding a robustness column means adding a record:
+the application keeps the records in a table (the dbt seed ``specs.csv``) and hands them to
+:meth:`Spec.from_record`; nothing here reads files.
 
-Term naming (``results.coefficients.term``): panel column names (``dt``, ``medical``, ...),
-``const`` (for fixed-effects models Stata's mean-restoring ``_cons``), ``l_<column>`` for a
-regressor lagged one year within the province (``l_dt``, ``l_medical``, ...), and
-``<a>_x_<b>`` for an interaction (``dt_x_inf``).
+Record fields (strings, as in a CSV; empty = default):
+
+=================  ====================================================================
+``spec_id``        unique id, e.g. ``baseline_twfe_controls``
+``estimator``      one of :data:`ESTIMATORS`
+``dependent``      panel column (for ``moran``: the variable tested)
+``regressors``     space-separated panel columns; a product term ``<a>_x_<b>`` with
+                   ``interaction``
+``controls``       ``all`` (the control set handed to ``from_record``), ``none``, or names
+``effects``        absorbed effects: ``unit time``, ``unit``, ``time`` or empty (pooled)
+``sample``         a filter (:class:`SampleFilter`): ``region = 'east'``,
+                   ``is_municipality = false and year != 2020``
+``cov_type``       a label of :data:`estimation.covariance.COVARIANCES`, ``oim`` or
+                   ``information_matrix``
+``lag``            ``true``: every explanatory variable x replaced by its lag ``l_x``
+``interaction``    ``<a> <b>``: adds the product ``<a>_x_<b>``; ``centre`` = ``true``
+                   subtracts the estimation-sample means of both factors first
+``endogenous``,    for ``fe_2sls``
+``instruments``
+``censoring``      ``<lower> <upper>`` for ``tobit_re``
+``mediator``       for ``mediation``
+``weights``        the spatial weights matrix name (spatial estimators)
+``approach``       ``lee_yu`` (default) or ``demeaned`` (spatial lag/error models)
+=================  ====================================================================
+
+Other fields of the record (the paper-table layout) are the application's and are ignored.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
-CONTROLS: tuple[str, ...] = ("medical", "ec", "open", "tax", "culture")
-TWO_WAY: tuple[str, ...] = ("province", "year")
-MEDIATORS: tuple[str, ...] = ("isu", "rm", "cu")
+import numpy as np
+import pandas as pd
 
-# Estimator labels written to ``results.coefficients.estimator``.
-ESTIMATORS = ("ols", "fe_2sls", "tobit_re", "hausman")
-# Covariance labels written to ``results.coefficients.cov_type`` (see estimation.linear).
-COV_TYPES = ("cluster_province_stata", "robust_hc1", "driscoll_kraay", "unadjusted", "oim")
+from estimation.covariance import COVARIANCES, ML_COVARIANCES
+from estimation.errors import SpecError
+
+#: Estimators and what they are (the fitting functions: estimation.suite).
+ESTIMATORS = {
+    "ols": "pooled or fixed-effects OLS",
+    "fe_2sls": "fixed-effects 2SLS with weak-instrument diagnostics",
+    "tobit_re": "random-effects panel Tobit",
+    "hausman": "Hausman test of fixed against random unit effects",
+    "mediation": "three-step mediation with Sobel test and unit-cluster bootstrap",
+    "sdm": "two-way FE spatial Durbin model",
+    "sar": "two-way FE spatial lag model",
+    "sem": "two-way FE spatial error model",
+    "lm_tests": "LM tests for a spatial lag or error",
+    "moran": "global Moran's I by period",
+}
+SPATIAL_ESTIMATORS = ("sdm", "sar", "sem", "lm_tests", "moran")
+EFFECT_NAMES = ("unit", "time")
+APPROACHES = ("lee_yu", "demeaned")
+RECORD_FIELDS = ("spec_id", "estimator", "dependent", "regressors", "controls", "effects",
+                 "sample", "cov_type", "lag", "interaction", "centre", "endogenous",
+                 "instruments", "censoring", "mediator", "weights", "approach")
+
+
+@dataclass(frozen=True)
+class SampleFilter:
+    """A conjunction of ``column op value`` conditions, parsed -- never evaluated as code.
+
+    ``op`` is ``=`` or ``!=``; ``value`` a quoted string, a number, ``true`` or ``false``.
+    Example: ``region = 'east' and year != 2020``.
+    """
+
+    conditions: tuple[tuple[str, str, object], ...]
+
+    _CONDITION = re.compile(
+        r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|=)\s*('(?:[^']*)'|-?\d+(?:\.\d+)?|true|false)\s*$",
+        re.IGNORECASE)
+
+    @classmethod
+    def parse(cls, text: str, spec_id: str = "?") -> "SampleFilter":
+        conditions = []
+        for part in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+            m = cls._CONDITION.match(part)
+            if not m:
+                raise SpecError(f"spec {spec_id}: sample condition {part!r} is not "
+                                "`column = value` or `column != value` (values: 'text', 12, true, false)")
+            column, op, raw = m.groups()
+            if raw.startswith("'"):
+                value: object = raw[1:-1]
+            elif raw.lower() in ("true", "false"):
+                value = raw.lower() == "true"
+            else:
+                value = float(raw) if "." in raw else int(raw)
+            conditions.append((column, op, value))
+        return cls(tuple(conditions))
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c, _, _ in self.conditions]
+
+    def mask(self, frame: pd.DataFrame) -> pd.Series:
+        keep = pd.Series(True, index=frame.index)
+        for column, op, value in self.conditions:
+            equal = frame[column] == value
+            keep &= equal if op == "=" else ~equal
+        return keep
+
+    def __str__(self) -> str:
+        def text(v):
+            return f"'{v}'" if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
+        return " and ".join(f"{c} {op} {text(v)}" for c, op, v in self.conditions)
 
 
 @dataclass(frozen=True)
 class Spec:
-    """One model.
-
-    ``effects`` are absorbed (``()`` pooled OLS with a constant; ``("province", "year")``
-    two-way fixed effects). For ``tobit_re`` the province effect is random and ``effects``
-    may only hold ``"year"`` (entered as dummies). ``sample`` is a ``DataFrame.query``
-    expression applied to the panel before anything else. ``lag`` replaces every
-    explanatory variable x by its one-year lag ``l_x`` within the province (rows without a
-    lag are dropped). ``interaction=("dt", "inf")`` adds the product term ``dt_x_inf``;
-    ``centre=True`` first subtracts the estimation-sample means of both factors (the factor
-    terms keep their names). ``endogenous``/``instruments`` are for ``fe_2sls``;
-    ``censoring`` for ``tobit_re``.
-    """
+    """One model (module docstring). ``effects`` are absorbed (``()`` pooled OLS with a
+    constant); for ``tobit_re`` the unit effect is random and ``effects`` may only hold
+    ``"time"`` (entered as dummies)."""
 
     spec_id: str
     dependent: str
-    regressors: tuple[str, ...]
-    controls: tuple[str, ...] = CONTROLS
-    effects: tuple[str, ...] = TWO_WAY
-    sample: str | None = None
-    cov_type: str = "cluster_province_stata"
+    regressors: tuple[str, ...] = ()
+    controls: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ("unit", "time")
+    sample: SampleFilter | None = None
+    cov_type: str = "cluster_unit_stata"
     estimator: str = "ols"
     lag: bool = False
     interaction: tuple[str, str] | None = None
@@ -53,53 +136,75 @@ class Spec:
     endogenous: tuple[str, ...] = ()
     instruments: tuple[str, ...] = ()
     censoring: tuple[float, float] | None = None
+    mediator: str | None = None
+    weights: str | None = None
+    approach: str = "lee_yu"
 
     def __post_init__(self) -> None:
+        where = f"spec {self.spec_id}"
         if self.estimator not in ESTIMATORS:
-            raise ValueError(f"spec {self.spec_id}: unknown estimator {self.estimator!r}")
-        if self.cov_type not in COV_TYPES:
-            raise ValueError(f"spec {self.spec_id}: unknown cov_type {self.cov_type!r}")
+            raise SpecError(f"{where}: unknown estimator {self.estimator!r}; known: {sorted(ESTIMATORS)}")
+        if self.cov_type not in COVARIANCES and self.cov_type not in ML_COVARIANCES:
+            raise SpecError(f"{where}: unknown cov_type {self.cov_type!r}; known: "
+                            f"{sorted(COVARIANCES) + list(ML_COVARIANCES)}")
+        unknown = set(self.effects) - set(EFFECT_NAMES)
+        if unknown:
+            raise SpecError(f"{where}: unknown effects {sorted(unknown)}; use 'unit' and/or 'time'")
         if self.estimator == "fe_2sls" and not (self.endogenous and self.instruments):
-            raise ValueError(f"spec {self.spec_id}: fe_2sls needs endogenous and instruments")
-        if self.estimator == "tobit_re" and "province" in self.effects:
-            raise ValueError(f"spec {self.spec_id}: tobit_re has a random province effect")
+            raise SpecError(f"{where}: fe_2sls needs endogenous and instruments")
+        if self.estimator == "tobit_re" and "unit" in self.effects:
+            raise SpecError(f"{where}: tobit_re has a random unit effect; effects may only be 'time'")
+        if self.estimator == "mediation" and not self.mediator:
+            raise SpecError(f"{where}: mediation needs a mediator")
+        if self.estimator in SPATIAL_ESTIMATORS and not self.weights:
+            raise SpecError(f"{where}: {self.estimator} needs a weights matrix")
+        if self.approach not in APPROACHES:
+            raise SpecError(f"{where}: approach must be one of {APPROACHES}, not {self.approach!r}")
 
+    @property
+    def explanatory(self) -> tuple[str, ...]:
+        """Regressors of interest followed by the controls (no duplicates)."""
+        return tuple(dict.fromkeys([*self.regressors, *self.controls]))
 
-def mediation_specs(mediator: str) -> tuple[Spec, Spec]:
-    """Eqs. (2)-(3): a-path (mediator on dt) and b-path (er on dt and the mediator)."""
-    return (
-        Spec(f"mediation_{mediator}_a", mediator, ("dt",)),
-        Spec(f"mediation_{mediator}_b", "er", ("dt", mediator)),
-    )
+    @classmethod
+    def from_record(cls, record: Mapping[str, object], controls: Sequence[str] = ()) -> "Spec":
+        """Parse a record (module docstring); ``controls`` is what ``controls = all`` means."""
+        def text(name: str) -> str:
+            value = record.get(name)
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                return ""
+            return str(value).strip()
 
+        def words(name: str) -> tuple[str, ...]:
+            return tuple(text(name).split())
 
-SPECS: tuple[Spec, ...] = (
-    # Table 4
-    Spec("baseline_pooled", "er", ("dt",), controls=(), effects=()),
-    Spec("baseline_twfe", "er", ("dt",), controls=()),
-    Spec("baseline_pooled_controls", "er", ("dt",), effects=()),
-    Spec("baseline_twfe_controls", "er", ("dt",)),
-    Spec("hausman", "er", ("dt",), estimator="hausman", cov_type="unadjusted"),
-    # Table 5
-    Spec("iv_2sls", "er", ("dt",), estimator="fe_2sls", endogenous=("dt",),
-         instruments=("iv",)),
-    Spec("lag_dt", "er", ("dt",), lag=True),
-    Spec("pca_measures", "er_pca", ("dt_pca",)),
-    Spec("excl_municipalities", "er", ("dt",), sample="not is_municipality"),
-    Spec("tobit_re", "er", ("dt",), effects=("year",), estimator="tobit_re",
-         censoring=(0.0, 1.0), cov_type="oim"),
-    # Table 6
-    *(s for m in MEDIATORS for s in mediation_specs(m)),
-    # Table 7
-    Spec("moderation_inf", "er", ("dt", "dt_x_inf", "inf"), interaction=("dt", "inf")),
-    Spec("moderation_inf_centred", "er", ("dt", "dt_x_inf", "inf"), interaction=("dt", "inf"),
-         centre=True),
-    # Table 8
-    Spec("region_east", "er", ("dt",), sample="region == 'east'"),
-    Spec("region_central", "er", ("dt",), sample="region == 'central'"),
-    Spec("region_west", "er", ("dt",), sample="region == 'west'"),
-    Spec("market_high", "er", ("dt",), sample="market_group == 'high'"),
-    Spec("market_low", "er", ("dt",), sample="market_group == 'low'"),
-)
+        def flag(name: str) -> bool:
+            value = text(name).lower()
+            if value not in ("", "true", "false"):
+                raise SpecError(f"spec {spec_id}: {name} must be true or false, not {value!r}")
+            return value == "true"
 
-SPEC_IDS: tuple[str, ...] = tuple(s.spec_id for s in SPECS)
+        spec_id = text("spec_id")
+        if not spec_id:
+            raise SpecError(f"a spec record without spec_id: {dict(record)}")
+        control_text = text("controls").lower()
+        chosen = tuple(controls) if control_text == "all" else () if control_text in ("", "none") \
+            else words("controls")
+        pair = words("interaction")
+        if pair and len(pair) != 2:
+            raise SpecError(f"spec {spec_id}: interaction needs two variables, got {pair}")
+        limits = words("censoring")
+        try:
+            censoring = (float(limits[0]), float(limits[1])) if limits else None
+        except (ValueError, IndexError):
+            raise SpecError(f"spec {spec_id}: censoring needs two numbers, got {text('censoring')!r}") from None
+        return cls(
+            spec_id=spec_id, estimator=text("estimator") or "ols", dependent=text("dependent"),
+            regressors=words("regressors"), controls=chosen, effects=words("effects"),
+            sample=SampleFilter.parse(text("sample"), spec_id) if text("sample") else None,
+            cov_type=text("cov_type") or "cluster_unit_stata", lag=flag("lag"),
+            interaction=pair or None, centre=flag("centre"), endogenous=words("endogenous"),
+            instruments=words("instruments"), censoring=censoring,
+            mediator=text("mediator") or None, weights=text("weights") or None,
+            approach=text("approach") or "lee_yu",
+        )

@@ -11,10 +11,10 @@ with g_i(u) the log integrand, mode m_i (Newton; g_i is concave) and scale
 s_i = (-g_i''(m_i))^(-1/2),
     L_i ~= sqrt(2) s_i sum_k w_k exp(x_k^2) exp(g_i(m_i + sqrt(2) s_i x_k)).
 Adaptive nodes matter here: with T = 9 and s_u >> s_e the integrand is far narrower than the
-prior, and fixed nodes on the prior scale miss it. Default 24 nodes. Known limit: a province
-censored in *every* year has a step-shaped integrand (a product of normal CDFs times the
+prior, and fixed nodes on the prior scale miss it. Default 24 nodes. Known limit: a unit
+censored in *every* period has a step-shaped integrand (a product of normal CDFs times the
 prior) that Gauss-Hermite converges on slowly when s_e << s_u (relative error ~1e-2 at 24
-nodes in tests/test_estimation_tobit.py); provinces with an uncensored year are exact to
+nodes in tests/test_estimation_tobit.py); units with an uncensored period are exact to
 ~1e-8. Check the censoring counts in model_stats (``n_left_censored``/``n_right_censored``).
 
 Parameters are (b, ln s_u, ln s_e), maximised by BFGS from the pooled-Tobit estimates;
@@ -37,7 +37,7 @@ from statsmodels.tools.numdiff import approx_fprime
 
 from estimation.design import Design
 from estimation.linear import effect_dummies
-from estimation.results import ModelResult
+from estimation.results import Result
 
 LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def re_loglike(theta: np.ndarray, d: TobitData, nodes: int = 24, per_group: bool
     k = d.X.shape[1]
     beta, s_u, s_e = theta[:k], np.exp(theta[k]), np.exp(theta[k + 1])
     xb = d.X @ beta
-    # Mode of each province's log integrand by safeguarded Newton steps.
+    # Mode of each unit's log integrand by safeguarded Newton steps.
     u = d.mode_start.copy()
     for _ in range(100):
         _, d1, d2 = _obs_terms(d, xb, u[d.group], s_e)
@@ -169,15 +169,27 @@ def _maximise(value_and_grad, start: np.ndarray) -> optimize.OptimizeResult:
     return res
 
 
-def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) -> ModelResult:
-    """RE Tobit of ``design.y`` on ``design.X`` + constant (+ year dummies if in effects)."""
+class TobitREResult(Result):
+    """Random-effects panel Tobit censored at [L, U] (module docstring for the likelihood).
+
+    ``params``: the slopes, ``const`` (time dummies, if any, are estimated but not reported);
+    covariance from the observed information (``oim``); ``stats``: log-likelihoods (RE and
+    pooled), sigma_u, sigma_e (with delta-method SEs), rho, the LR test of sigma_u = 0,
+    censoring counts, quadrature nodes, ``converged``.
+    """
+
+    estimator = "tobit_re"
+
+
+def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) -> TobitREResult:
+    """RE Tobit of ``design.y`` on ``design.X`` + constant (+ time dummies if in effects)."""
     spec = design.spec
     lower, upper = spec.censoring or (-np.inf, np.inf)
     names = [*design.X.columns, "const"]
     X = np.column_stack([design.X.to_numpy(dtype=float), np.ones(design.nobs)])
-    if "year" in spec.effects:
-        X = np.column_stack([X, effect_dummies(design.entity, design.time, ("year",))[:, 2:]])
-    group = pd.factorize(design.entity)[0]
+    if "time" in spec.effects:
+        X = np.column_stack([X, effect_dummies(design.unit, design.time, ("time",))[:, 2:]])
+    group = pd.factorize(design.unit)[0]
     # Columns are rescaled to unit standard deviation for the optimiser (medical is ~70,
     # ec ~0.1); estimates and covariance are mapped back: b = b_scaled / scale.
     col_scale = np.where(np.ptp(X, axis=0) > 0, X.std(axis=0), 1.0)
@@ -229,9 +241,8 @@ def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) ->
         "quadrature_nodes": nodes,
         "converged": float(fit.converged and pooled.converged),
     }
-    return ModelResult(
-        spec_id=spec_id or spec.spec_id, estimator="tobit_re", cov_type="oim",
-        params=pd.Series(theta[:p], index=names), std_errors=pd.Series(se[:p], index=names),
-        nobs=d.y.size, df_resid=None, stats=st,
+    return TobitREResult(
+        spec_id or spec.spec_id, pd.Series(theta[:p], index=names), pd.Series(se[:p], index=names),
+        nobs=d.y.size, df_resid=None, stats=st, cov_type="oim",
         cov=pd.DataFrame(cov[:p, :p], index=names, columns=names),
     )

@@ -1,4 +1,4 @@
-"""The Prefect flow ``annual-refresh``: load -> dbt build -> estimate -> results marts -> report -> publish.
+"""The Prefect flow ``annual-refresh``: load -> dbt build -> estimate -> report -> publish.
 
 Orchestration only: every step is a library function (``docs/CONTRACTS.md``) wrapped in a
 task. The warehouse-safety protocol (``warehouse.publish``) is:
@@ -8,9 +8,11 @@ task. The warehouse-safety protocol (``warehouse.publish``) is:
 * the run row is first published as ``running`` (a copy-edit-replace of the published file, so
   analysts see that a refresh is in progress and a killed refresh leaves a trace that the next
   one marks failed);
-* every step then writes a working copy ``<warehouse>.work-<run_id>.duckdb``; results are
-  written under the run id and the run marked ``succeeded`` *in the copy*, the results marts
-  and the report are built from it, and only then is the copy swapped in atomically;
+* every step then writes a working copy ``<warehouse>.work-<run_id>.duckdb``; one ``dbt
+  build`` makes the marts (the results marts are views over schema ``results``, so they need
+  no second build), results are written under the run id and the run marked ``succeeded``
+  *in the copy*, the report is written from it, and only then is the copy swapped in
+  atomically;
 * if any step fails, the copy is deleted and the published warehouse gets exactly one change:
   the run row becomes ``failed`` with the step and error. Derived tables and earlier results
   stay as they were.
@@ -42,23 +44,20 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.runtime import flow_run as prefect_flow_run
 
 from warehouse import publish as publishing
-from warehouse import runs
+from warehouse import paths, runs
 from warehouse.paths import SAMPLE_BASE_DIR, warehouse_path
 
 # Library loggers whose INFO records (bootstrap / effect-draw / permutation progress, load and
 # dbt summaries) are forwarded to the Prefect run logs and the console.
-FORWARDED_LOGGERS = ("estimation", "warehouse")
-# The dbt selection of the results marts (issue 6 item 6), rebuilt once results are written.
-RESULTS_MARTS_SELECTION = "path:models/results"
+FORWARDED_LOGGERS = ("estimation", "warehouse", "flows")
 
 STEP_FUNCTIONS: dict[str, str | Callable[..., Any]] = {
     "load_landing": "warehouse.loader:load_landing",
     "dbt_build": "warehouse.dbt_runner:dbt_build",
-    "load_inputs": "estimation.runner:load_inputs",
-    "run_regression_suite": "estimation.suite:run_regression_suite",
-    "run_spatial_suite": "estimation.spatial.suite:run_spatial_suite",
-    "write_results": "estimation.store:write_results",
-    "write_report": "warehouse.report:write_report",
+    "load_inputs": "flows.pipeline:load_inputs",
+    "estimate": "flows.pipeline:estimate",
+    "write_results": "warehouse.results_store:write_results",
+    "write_report": "flows.report:write_report",
 }
 
 
@@ -133,38 +132,23 @@ def load_landing_task(landing_dir: Path, working: Path, vintage: str | None) -> 
 
 
 @task(name="dbt build", cache_policy=NO_CACHE)
-def dbt_build_task(working: Path, select: str | None = None, dbt_vars: dict | None = None) -> None:
-    step("dbt_build")(working, select=select, extra_vars=dbt_vars)
-    get_run_logger().info("dbt build%s done", f" --select {select}" if select else "")
+def dbt_build_task(working: Path, dbt_vars: dict | None = None) -> None:
+    step("dbt_build")(working, extra_vars=dbt_vars)
+    get_run_logger().info("dbt build done")
 
 
-@task(name="load estimation inputs", cache_policy=NO_CACHE)
-def load_inputs_task(working: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+@task(name="estimate", cache_policy=NO_CACHE)
+def estimate_task(working: Path, replications: int, seed: int) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(working), read_only=True) as con:
-        panel, weights = step("load_inputs")(con)
-    get_run_logger().info("analysis panel %d rows, spatial weights %d rows", len(panel), len(weights))
-    return panel, weights
-
-
-@task(name="regression suite (Tables 4-8)", cache_policy=NO_CACHE)
-def regression_suite_task(panel: pd.DataFrame, replications: int, seed: int) -> dict[str, pd.DataFrame]:
-    frames = step("run_regression_suite")(panel, replications=replications, seed=seed)
-    _log_frames("regression suite", frames)
-    return frames
-
-
-@task(name="spatial suite (Tables 9-10)", cache_policy=NO_CACHE)
-def spatial_suite_task(panel: pd.DataFrame, weights: pd.DataFrame, draws: int, seed: int) -> dict[str, pd.DataFrame]:
-    frames = step("run_spatial_suite")(panel, weights, draws=draws, seed=seed)
-    _log_frames("spatial suite", frames)
+        inputs = step("load_inputs")(con)
+    frames = step("estimate")(inputs, replications=replications, seed=seed)
+    get_run_logger().info("estimates: %s", ", ".join(f"{k} {len(v)} rows" for k, v in frames.items()))
     return frames
 
 
 @task(name="write results", cache_policy=NO_CACHE)
-def write_results_task(working: Path, run_id: str, vintage: runs.DataVintage, *suites: dict[str, pd.DataFrame]) -> dict[str, int]:
-    from estimation.runner import merge_frames  # both suites fill ``coefficients``/``model_stats``
-
-    frames = merge_frames(*suites)
+def write_results_task(working: Path, run_id: str, vintage: runs.DataVintage,
+                       frames: dict[str, pd.DataFrame]) -> dict[str, int]:
     with duckdb.connect(str(working)) as con:
         written = step("write_results")(con, run_id, frames)
         runs.record_vintage(con, run_id, vintage)
@@ -216,13 +200,13 @@ def annual_refresh(
     ``$RESILIENCE_WAREHOUSE`` or ``data/warehouse.duckdb``), ``vintage`` (batch label; default
     from ``vintage.txt``), ``replications`` (bootstrap replications, also the number of
     effect draws of the spatial models), ``seed``, ``reports_dir`` (default ``reports/`` next
-    to the warehouse), ``dbt_vars`` (dbt vars for both builds, e.g. the entropy base window
+    to the warehouse), ``dbt_vars`` (dbt vars of the build, e.g. the entropy base window
     ``{"entropy_base_years": [2013, 2021]}``). Returns ``{"run_id", "status", "warehouse", "report_dir", "reports"}``.
     """
     logger = get_run_logger()
     warehouse_file = warehouse_path(warehouse)
     landing = Path(landing_dir).expanduser().resolve()
-    reports_root = Path(reports_dir).expanduser().resolve() if reports_dir else warehouse_file.parent / "reports"
+    reports_root = Path(reports_dir).expanduser().resolve() if reports_dir else paths.reports_root(warehouse_file)
     run_id = runs.new_run_id()
     parameters = {"landing_dir": str(landing), "warehouse": str(warehouse_file), "vintage": vintage,
                   "replications": replications, "seed": seed, "reports_dir": str(reports_root), "dbt_vars": dbt_vars}
@@ -240,17 +224,10 @@ def annual_refresh(
             data = load_landing_task(landing, working, vintage)
             current = "dbt build"
             dbt_build_task(working, dbt_vars=dbt_vars)
-            current = "load estimation inputs"
-            panel, weights = load_inputs_task(working)
-            current = "regression suite"
-            regression = regression_suite_task(panel, replications, seed)
-            current = "spatial suite"
-            spatial = spatial_suite_task(panel, weights, replications, seed)
+            current = "estimate"
+            frames = estimate_task(working, replications, seed)
             current = "write results"
-            write_results_task(working, run_id, data, regression, spatial)
-            current = "dbt build of the results marts"
-            dbt_build_task.with_options(name="dbt build results marts")(
-                working, select=RESULTS_MARTS_SELECTION, dbt_vars=dbt_vars)
+            write_results_task(working, run_id, data, frames)
             current = "write report"
             staged = write_report_task(working, staging, run_id)
             current = "publish"
@@ -292,5 +269,3 @@ def _run_exists(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     return con.execute("select count(*) from results.runs where run_id = ?", [run_id]).fetchone()[0] > 0
 
 
-def _log_frames(label: str, frames: dict[str, pd.DataFrame]) -> None:
-    get_run_logger().info("%s: %s", label, ", ".join(f"{k} {len(v)} rows" for k, v in frames.items()))

@@ -41,11 +41,11 @@ def test_pca_rejects_constant_column():
 def test_built_pca_columns_match_sklearn():
     with duckdb.connect(str(panel_warehouse()), read_only=True) as con:
         long = con.execute("select * from intermediate.int_sub_indicators_long").df()
-        panel = con.execute("select province_code, year, er_pca, dt_pca from marts.analysis_panel "
-                            "order by province_code, year").df()
+        panel = con.execute("select unit_code, year, er_pca, dt_pca from marts.analysis_panel "
+                            "order by unit_code, year").df()
     for index in ("er", "dt"):
         part = long[long["index"] == index]
-        wide = part.pivot(index=["province_code", "year"], columns="indicator", values="value").sort_index()
+        wide = part.pivot(index=["unit_code", "year"], columns="indicator", values="value").sort_index()
         signs = np.array([-1.0 if d == "negative" else 1.0 for d in
                           part.groupby("indicator").direction.first().reindex(wide.columns)])
         np.testing.assert_allclose(panel[f"{index}_pca"].to_numpy(), _sklearn_composite(wide.to_numpy() * signs),

@@ -13,7 +13,7 @@ import pytest
 from dbt_fixtures import built_fixture_warehouse, panel_warehouse
 from warehouse.dbt_runner import dbt_compile_inline
 
-HAND_ROWS = [  # index, dimension, indicator, direction, province_code, year, value
+HAND_ROWS = [  # index, dimension, indicator, direction, unit_code, year, value
     ("er", "d1", "a", "positive", 1, 2013, 1.0),
     ("er", "d1", "a", "positive", 2, 2013, 2.0),
     ("er", "d1", "a", "positive", 3, 2013, 4.0),
@@ -28,11 +28,11 @@ def _run_macro(tmp_path, rows, extra_vars=None) -> pd.DataFrame:
     warehouse = tmp_path / "hand.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create or replace table main.hand (index varchar, dimension varchar, indicator varchar,"
-                    " direction varchar, province_code integer, year integer, value double)")
+                    " direction varchar, unit_code integer, year integer, value double)")
         con.executemany("insert into main.hand values (?, ?, ?, ?, ?, ?, ?)", rows)
     sql = dbt_compile_inline(warehouse, "select * from {{ entropy_index('main.hand', 'er') }}", extra_vars)
     with duckdb.connect(str(warehouse)) as con:
-        return con.execute(sql).df().sort_values(["indicator", "province_code", "year"]).reset_index(drop=True)
+        return con.execute(sql).df().sort_values(["indicator", "unit_code", "year"]).reset_index(drop=True)
 
 
 def test_hand_worked_example(tmp_path):
@@ -52,7 +52,7 @@ def test_hand_worked_example(tmp_path):
     assert weights.loc["a", "w_j"] == pytest.approx(w_a, abs=1e-14)
     assert weights.w_j.sum() == pytest.approx(1.0, abs=1e-15)
     assert weights.loc["b", ["min_value", "max_value", "n"]].tolist() == [10.0, 30.0, 3]
-    index = out.groupby("province_code").contribution.sum()
+    index = out.groupby("unit_code").contribution.sum()
     w_b = 1 - w_a
     assert index.tolist() == pytest.approx([w_b * 1.0, w_a / 3, w_a + 0.5 * w_b], abs=1e-14)
 
@@ -86,15 +86,15 @@ def _numpy_entropy(long: pd.DataFrame, scope: str = "pooled", base: tuple[int, i
     w["w_j"] = (1 - w.e_j) / (1 - w.e_j).groupby(w.scope).transform("sum")
     rows = pd.concat(parts).merge(w, on=["indicator", "scope"])
     rows["c"] = rows.w_j * rows.x
-    return w, rows.groupby(["province_code", "year"]).c.sum()
+    return w, rows.groupby(["unit_code", "year"]).c.sum()
 
 
 def _tables(warehouse):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         long = con.execute("select * from intermediate.int_sub_indicators_long").df()
         weights = con.execute("select * from marts.fct_entropy_weights").df()
-        panel = con.execute("select province_code, year, er, dt from marts.analysis_panel").df()
-    return long, weights, panel.set_index(["province_code", "year"])
+        panel = con.execute("select unit_code, year, er, dt from marts.analysis_panel").df()
+    return long, weights, panel.set_index(["unit_code", "year"])
 
 
 def _macro_on(warehouse, index, extra_vars=None) -> pd.DataFrame:
@@ -131,7 +131,7 @@ def test_per_year_mode_matches_numpy():
         assert (got.n == 30).all()
         np.testing.assert_allclose(got.w_j.to_numpy(), exp.w_j.to_numpy(), atol=1e-12)
         assert got.groupby(level="weight_scope").w_j.sum().to_numpy() == pytest.approx(1.0, abs=1e-12)
-        idx = out.groupby(["province_code", "year"]).contribution.sum().sort_index()
+        idx = out.groupby(["unit_code", "year"]).contribution.sum().sort_index()
         np.testing.assert_allclose(idx.to_numpy(), idx_np.sort_index().to_numpy(), atol=1e-12)
 
 

@@ -5,18 +5,18 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from estimation.design import build_design
+from estimation_helpers import make_design, spec
 from estimation.hausman import fit_fe_re, hausman_fe_re
-from estimation.specs import CONTROLS, Spec
-from panel_factory import simulate_panel
+from synthetic.panels import CONTROLS
+from synthetic.panels import simulate_panel
 
-SPEC = Spec("hausman", "er", ("dt",), estimator="hausman", cov_type="unadjusted")
+SPEC = spec("hausman", "er", ("dt",), estimator="hausman", cov_type="unadjusted")
 SLOPES = ["dt", *CONTROLS]
 
 
 def test_statistic_equals_formula_over_the_slopes():
-    design = build_design(simulate_panel(seed=41, effects_on_endowment=0.3), SPEC)
-    out = hausman_fe_re(design)
+    design = make_design(simulate_panel(seed=41, effects_on_endowment=0.3), SPEC)
+    out = hausman_fe_re(design).stats
     fe, re = fit_fe_re(design)
     d = (fe.params[SLOPES] - re.params[SLOPES]).to_numpy()
     V = (fe.cov.loc[SLOPES, SLOPES] - re.cov.loc[SLOPES, SLOPES]).to_numpy()
@@ -34,9 +34,9 @@ def test_statistic_equals_formula_over_the_slopes():
 
 
 def test_rejects_when_effects_correlate_with_dt_and_not_otherwise():
-    strong = hausman_fe_re(build_design(
-        simulate_panel(seed=42, n_provinces=90, effects_on_endowment=1.0), SPEC))
+    strong = hausman_fe_re(make_design(
+        simulate_panel(seed=42, n_provinces=90, effects_on_endowment=1.0), SPEC)).stats
     assert strong["p_value"] < 0.01
-    calm = [hausman_fe_re(build_design(simulate_panel(seed=s), SPEC))["p_value"]
+    calm = [hausman_fe_re(make_design(simulate_panel(seed=s), SPEC)).stats["p_value"]
             for s in range(50, 56)]
     assert sum(p > 0.01 for p in calm) >= 5

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from estimation.design import build_design
+from estimation_helpers import make_design, spec
 from estimation.iv import fit_fe_2sls
-from estimation.specs import CONTROLS, Spec
-from panel_factory import simulate_panel
+from synthetic.panels import CONTROLS
+from synthetic.panels import simulate_panel
 
-SPEC = Spec("iv_2sls", "er", ("dt",), estimator="fe_2sls", endogenous=("dt",),
+SPEC = spec("iv_2sls", "er", ("dt",), estimator="fe_2sls", endogenous=("dt",),
             instruments=("iv",))
 
 
@@ -26,13 +26,13 @@ def _within(a: np.ndarray, entity, time) -> np.ndarray:
 @pytest.fixture(scope="module")
 def case():
     panel = simulate_panel(seed=21)
-    design = build_design(panel, SPEC)
+    design = make_design(panel, SPEC)
     return design, fit_fe_2sls(design)
 
 
 def test_2sls_equals_explicit_two_stages(case):
     design, res = case
-    e, t = design.entity, design.time
+    e, t = design.unit, design.time
     y = _within(design.y.to_numpy()[:, None], e, t)[:, 0]
     X = _within(design.X[["dt", *CONTROLS]].to_numpy(), e, t)
     Z = _within(np.column_stack([design.Z["iv"], design.X[list(CONTROLS)]]), e, t)
@@ -54,7 +54,7 @@ def test_2sls_equals_explicit_two_stages(case):
 
 def test_weak_iv_statistics_match_textbook_formulas(case):
     design, res = case
-    e, t = design.entity, design.time
+    e, t = design.unit, design.time
     n, G, T = design.nobs, 30, 8
     W = _within(np.column_stack([design.X["dt"], design.Z["iv"],
                                  design.X[list(CONTROLS)]]), e, t)
@@ -82,6 +82,6 @@ def test_weak_iv_statistics_match_textbook_formulas(case):
 
 def test_iv_recovers_planted_effect():
     panel = simulate_panel(seed=22, n_provinces=120)
-    res = fit_fe_2sls(build_design(panel, SPEC))
+    res = fit_fe_2sls(make_design(panel, SPEC))
     assert abs(res.params["dt"] - 0.45) < 4 * res.std_errors["dt"]
     assert res.nobs == 120 * 8

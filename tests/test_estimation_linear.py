@@ -7,31 +7,31 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.stats.sandwich_covariance import cov_cluster
 
-from estimation.design import build_design
+from estimation_helpers import make_design, spec
 from estimation.linear import fit_ols
-from estimation.specs import CONTROLS, Spec
-from panel_factory import PLANTED, simulate_panel
+from synthetic.panels import CONTROLS
+from synthetic.panels import PLANTED, simulate_panel
 
 
 def _statsmodels_lsdv(panel: pd.DataFrame, terms: list[str], effects: bool):
     X = panel[terms].astype(float)
     if effects:
-        dums = pd.get_dummies(panel[["province_code", "year"]].astype(str), drop_first=True,
+        dums = pd.get_dummies(panel[["unit_code", "year"]].astype(str), drop_first=True,
                               dtype=float)
         X = pd.concat([X, dums], axis=1)
     X = sm.add_constant(X)
     return sm.OLS(panel["er"].astype(float), X).fit()
 
 
-@pytest.mark.parametrize("effects", [(), ("province", "year")])
+@pytest.mark.parametrize("effects", [(), ("unit", "time")])
 def test_cluster_matches_statsmodels_with_stata_correction(effects):
     panel = simulate_panel(seed=3)
     terms = ["dt", *CONTROLS]
-    ours = fit_ols(build_design(panel, Spec("t", "er", ("dt",), effects=effects)))
+    ours = fit_ols(make_design(panel, spec("t", "er", ("dt",), effects=effects)))
     sm_res = _statsmodels_lsdv(panel, terms, bool(effects))
     # Raw CRV sandwich from statsmodels, then Stata's factor computed here, explicitly:
     # K = slopes + constant + (T-1) year dummies; province dummies nested in clusters excluded.
-    raw = cov_cluster(sm_res, panel["province_code"].to_numpy(), use_correction=False)
+    raw = cov_cluster(sm_res, panel["unit_code"].to_numpy(), use_correction=False)
     n, G, T = len(panel), 30, 9
     K = len(terms) + 1 + (T - 1 if effects else 0)
     c = G / (G - 1) * (n - 1) / (n - K)
@@ -60,8 +60,8 @@ def test_robust_and_unadjusted_match_statsmodels():
     panel = simulate_panel(seed=4)
     terms = ["dt", *CONTROLS]
     sm_res = _statsmodels_lsdv(panel, terms, True)
-    hc1 = fit_ols(build_design(panel, Spec("t", "er", ("dt",), cov_type="robust_hc1")))
-    plain = fit_ols(build_design(panel, Spec("t", "er", ("dt",), cov_type="unadjusted")))
+    hc1 = fit_ols(make_design(panel, spec("t", "er", ("dt",), cov_type="robust_hc1")))
+    plain = fit_ols(make_design(panel, spec("t", "er", ("dt",), cov_type="unadjusted")))
     np.testing.assert_allclose(hc1.std_errors[terms], sm_res.HC1_se[terms], rtol=1e-8)
     np.testing.assert_allclose(plain.std_errors[terms], sm_res.bse[terms], rtol=1e-8)
 
@@ -71,7 +71,7 @@ def test_driscoll_kraay_matches_statsmodels_hac_groupsum():
     panel = simulate_panel(seed=5)
     terms = ["dt", *CONTROLS]
     sm_res = _statsmodels_lsdv(panel, terms, True)
-    ours = fit_ols(build_design(panel, Spec("t", "er", ("dt",), cov_type="driscoll_kraay")))
+    ours = fit_ols(make_design(panel, spec("t", "er", ("dt",), cov_type="driscoll_kraay")))
     lags = int(np.floor(4 * (9 / 100) ** (2 / 9)))
     raw = cov_nw_groupsum(sm_res, lags, panel["year"].to_numpy() - 2013, use_correction=False)
     n, K = len(panel), len(terms) + 1 + 8
@@ -81,7 +81,7 @@ def test_driscoll_kraay_matches_statsmodels_hac_groupsum():
 
 def test_twfe_recovers_planted_coefficients():
     panel = simulate_panel(seed=11, n_provinces=300)
-    design = build_design(panel, Spec("t", "er", ("dt", "isu", "rm", "cu")))
+    design = make_design(panel, spec("t", "er", ("dt", "isu", "rm", "cu")))
     res = fit_ols(design)
     for term, truth in (("dt", PLANTED["beta_dt"]), ("isu", PLANTED["b_isu"]),
                         ("rm", PLANTED["b_rm"]), ("ec", PLANTED["gamma_ec"])):
@@ -92,13 +92,13 @@ def test_twfe_recovers_planted_coefficients():
 
 def test_lag_and_interaction_terms():
     panel = simulate_panel(seed=6)
-    lagged = build_design(panel, Spec("lag", "er", ("dt",), lag=True))
+    lagged = make_design(panel, spec("lag", "er", ("dt",), lag=True))
     assert list(lagged.X.columns) == ["l_dt", *(f"l_{c}" for c in CONTROLS)]
     assert lagged.nobs == 240
     row = lagged.X.iloc[0]
-    src = panel.sort_values(["province_code", "year"]).iloc[0]
+    src = panel.sort_values(["unit_code", "year"]).iloc[0]
     assert row["l_dt"] == pytest.approx(src["dt"])
-    mod = build_design(panel, Spec("m", "er", ("dt", "dt_x_inf", "inf"),
+    mod = make_design(panel, spec("m", "er", ("dt", "dt_x_inf", "inf"),
                                    interaction=("dt", "inf"), centre=True))
     assert abs(mod.X["dt"].mean()) < 1e-12
     np.testing.assert_allclose(mod.X["dt_x_inf"], mod.X["dt"] * mod.X["inf"])

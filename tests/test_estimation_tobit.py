@@ -8,6 +8,7 @@ from scipy import integrate, stats
 
 from estimation.design import Design
 from estimation.specs import Spec
+from estimation.specs import Spec
 from estimation.tobit import TobitData, fit_tobit_re, re_loglike
 
 SPEC = Spec("tobit", "y", ("x",), controls=(), effects=(), estimator="tobit_re",
@@ -78,7 +79,7 @@ def test_recovers_planted_parameters_with_two_sided_censoring():
     G, T = 300, 9
     y, x, g = _simulate(G, T, beta=(0.4, 0.5), s_u=0.3, s_e=0.2, seed=3)
     assert 0.05 < (y == 0).mean() and 0.05 < (y == 1).mean()
-    design = Design(spec=SPEC, y=pd.Series(y), X=pd.DataFrame({"x": x}), entity=g,
+    design = Design(spec=SPEC, y=pd.Series(y), X=pd.DataFrame({"x": x}), unit=g,
                     time=np.tile(np.arange(T), G))
     res = fit_tobit_re(design)
     assert res.stats["converged"] == 1.0
@@ -95,7 +96,7 @@ def test_recovers_planted_parameters_with_two_sided_censoring():
 
 def test_lr_pvalue_uses_chi_bar_square_mixture():
     y, x, g = _simulate(G=40, T=6, s_u=0.05, s_e=0.2, seed=4)
-    design = Design(spec=SPEC, y=pd.Series(y), X=pd.DataFrame({"x": x}), entity=g,
+    design = Design(spec=SPEC, y=pd.Series(y), X=pd.DataFrame({"x": x}), unit=g,
                     time=np.tile(np.arange(6), 40))
     res = fit_tobit_re(design)
     assert res.stats["lr_p"] == pytest.approx(0.5 * stats.chi2.sf(res.stats["lr_stat"], 1))

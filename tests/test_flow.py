@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from estimation.store import ensure_schema
+from warehouse.results_store import ensure_schema
 from flows import annual_refresh as refresh_module
 from warehouse import publish
 from warehouse.errors import ExtractError, WarehouseBusyError
@@ -54,31 +54,27 @@ def fake_load(landing_dir, warehouse, vintage=None):
 
 
 def fake_dbt_build(warehouse, select=None, extra_vars=None):
+    """The marts of one build: a panel table, and a results mart that is a view over schema
+    results (like the real ones), so it shows a run's rows the moment they are written."""
     with duckdb.connect(str(warehouse)) as con:
         ensure_schema(con)
         con.execute("create schema if not exists marts")
-        if select is None:
-            con.execute("create or replace table marts.analysis_panel as"
-                        " select year, avg(value) as dt from raw.observations group by year order by year")
-        else:
-            assert select == refresh_module.RESULTS_MARTS_SELECTION
-            con.execute("""create or replace table marts.latest_coefficients as
-                select c.* from results.coefficients c where run_id = (
-                    select max(run_id) from results.runs where status = 'succeeded')""")
+        con.execute("create or replace table marts.analysis_panel as"
+                    " select year, avg(value) as dt from raw.observations group by year order by year")
+        con.execute("""create or replace view marts.latest_coefficients as
+            select c.* from results.coefficients c where run_id = (
+                select max(run_id) from results.runs where status = 'succeeded')""")
 
 
 def fake_load_inputs(con):
-    return con.execute("select * from marts.analysis_panel").df(), pd.DataFrame({"weight": [0.5, 0.5]})
+    return con.execute("select * from marts.analysis_panel").df()
 
 
-def fake_regression(panel, *, replications, seed):
-    return {"coefficients": _coef("baseline_twfe", panel["dt"].mean(), len(panel)),
+def fake_estimate(panel, *, replications, seed):
+    return {"coefficients": pd.concat([_coef("baseline_twfe", panel["dt"].mean(), len(panel)),
+                                       _coef("sdm_geographic", panel["dt"].max(), len(panel))]),
             "model_stats": pd.DataFrame({"spec_id": ["baseline_twfe"], "stat": ["replications"],
-                                         "value": [float(replications)]})}
-
-
-def fake_spatial(panel, weights, *, draws, seed):
-    return {"coefficients": _coef("sdm_geographic", panel["dt"].max(), len(panel)),
+                                         "value": [float(replications)]}),
             "spatial_profile": pd.DataFrame({"spec_id": ["sdm_geographic"], "rho": [0.3], "log_likelihood": [-1.0]})}
 
 
@@ -107,8 +103,7 @@ def _failing(message):
 @pytest.fixture()
 def fakes(monkeypatch):
     steps = {"load_landing": fake_load, "dbt_build": fake_dbt_build, "load_inputs": fake_load_inputs,
-             "run_regression_suite": fake_regression, "run_spatial_suite": fake_spatial,
-             "write_report": fake_report}
+             "estimate": fake_estimate, "write_report": fake_report}
     for name, fn in steps.items():
         monkeypatch.setitem(refresh_module.STEP_FUNCTIONS, name, fn)
     return steps
@@ -190,7 +185,7 @@ def test_refresh_publishes_a_succeeded_run_with_registry_results_marts_and_repor
                                  [run_id]).fetchall())
         marts = con.execute("select distinct run_id from marts.latest_coefficients").fetchall()
     assert coefs == {"baseline_twfe": pytest.approx(17.0), "sdm_geographic": pytest.approx(21.0)}
-    assert marts == [(run_id,)]  # results marts rebuilt after the results were written
+    assert marts == [(run_id,)]  # the results marts (views) show the run without a second build
     assert _leftovers(tmp_path) == [] and not publish.wal_path(wh).exists()
 
 
@@ -220,7 +215,7 @@ def test_refresh_cleans_up_after_a_killed_refresh(prefect_server, fakes, landing
     assert runs[run_id]["status"] == "succeeded" and not orphan.exists()
 
 
-def test_dbt_vars_reach_both_dbt_builds_and_the_run_parameters(prefect_server, fakes, landing, tmp_path, monkeypatch):
+def test_dbt_vars_reach_the_one_dbt_build_and_the_run_parameters(prefect_server, fakes, landing, tmp_path, monkeypatch):
     calls = []
 
     def recording_dbt_build(warehouse, select=None, extra_vars=None):
@@ -230,11 +225,11 @@ def test_dbt_vars_reach_both_dbt_builds_and_the_run_parameters(prefect_server, f
     monkeypatch.setitem(refresh_module.STEP_FUNCTIONS, "dbt_build", recording_dbt_build)
     base_window = {"entropy_base_years": [2013, 2021]}
     run_id = _refresh(landing, tmp_path / "wh.duckdb", dbt_vars=base_window)["run_id"]
-    assert calls == [(None, base_window), (refresh_module.RESULTS_MARTS_SELECTION, base_window)]
+    assert calls == [(None, base_window)]
     assert json.loads(_runs(tmp_path / "wh.duckdb")[run_id]["parameters"])["dbt_vars"] == base_window
 
 
-@pytest.mark.parametrize("broken", ["load_landing", "dbt_build", "run_spatial_suite", "write_report"])
+@pytest.mark.parametrize("broken", ["load_landing", "dbt_build", "estimate", "write_report"])
 def test_failed_step_marks_the_run_failed_and_leaves_everything_else_identical(
         prefect_server, fakes, landing, tmp_path, monkeypatch, broken):
     wh = tmp_path / "warehouse.duckdb"
@@ -292,7 +287,7 @@ def test_reader_keeps_querying_the_published_warehouse_during_a_refresh(prefect_
     with duckdb.connect(str(wh)) as con:  # the reader's consistency check counts coefficients per run
         con.execute("insert into results.model_stats select run_id, 'x', 'n_coefficients', count(*)"
                     " from results.coefficients group by run_id")
-    monkeypatch.setitem(refresh_module.STEP_FUNCTIONS, "run_regression_suite", _counting(fake_regression))
+    monkeypatch.setitem(refresh_module.STEP_FUNCTIONS, "estimate", _counting(fake_estimate))
     reader = subprocess.Popen([sys.executable, "-c", READER, str(wh), str(stop), str(out)])
     try:
         _refresh(landing, wh)
@@ -304,10 +299,10 @@ def test_reader_keeps_querying_the_published_warehouse_during_a_refresh(prefect_
     assert result["queries"] >= 5 and result["states"] >= 2
 
 
-def _counting(regression):
-    """Regression fake that also states how many coefficient rows the run will have (2)."""
+def _counting(estimate):
+    """Estimation fake that also states how many coefficient rows the run will have (2)."""
     def run(panel, *, replications, seed):
-        frames = regression(panel, replications=replications, seed=seed)
+        frames = estimate(panel, replications=replications, seed=seed)
         frames["model_stats"] = pd.concat([frames["model_stats"], pd.DataFrame(
             {"spec_id": ["x"], "stat": ["n_coefficients"], "value": [2.0]})], ignore_index=True)
         return frames

@@ -9,7 +9,7 @@ import pytest
 
 import warehouse.loader as loader
 from extract_factory import gdp_rows, nbs_rows, snapshot, write_csv, write_good_landing
-from warehouse.cli import main
+from flows.cli import main
 from warehouse.loader import load_landing
 from warehouse.paths import SAMPLE_BASE_DIR, SAMPLE_NEXT_VINTAGE_DIR
 from warehouse.status import describe_warehouse
@@ -193,7 +193,7 @@ def test_cli_load_is_refused_while_a_refresh_holds_the_warehouse(tmp_path, capsy
 
 
 def test_status_reports_marts_results_and_latest_run(tmp_path):
-    from estimation.store import ensure_schema
+    from warehouse.results_store import ensure_schema
 
     warehouse = tmp_path / "wh.duckdb"
     assert "no warehouse file yet" in describe_warehouse(warehouse)

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from estimation.store import ensure_schema, write_results
+from warehouse.results_store import ensure_schema, write_results
 from warehouse import publish, runs
 from warehouse.errors import WarehouseBusyError
 

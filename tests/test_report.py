@@ -1,4 +1,4 @@
-"""warehouse.report.write_report over the fake-run warehouse of tests/results_factory.py."""
+"""flows.report.write_report over the fake-run warehouse of tests/results_factory.py."""
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +10,10 @@ import pytest
 
 from results_factory import NEW_RUN, OLD_RUN, SYNTHETIC_VINTAGE, shared_results_warehouse
 from warehouse.errors import ResilienceError
-from warehouse.report import FIGURES, TABLES, write_report
+from flows.report import FIGURES, write_report
+from warehouse.seeds import seed_frame
+
+TABLES = list(seed_frame("report_tables").itertuples(index=False))
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -11,12 +11,12 @@ import statsmodels.formula.api as smf
 from dbt_fixtures import panel_warehouse
 from dbt_models import load_model_module
 
-lsdv_province_slopes = load_model_module("int_rm_elasticities").lsdv_province_slopes
+lsdv_unit_slopes = load_model_module("int_rm_elasticities").lsdv_unit_slopes
 
 
 def _statsmodels_slopes(frame: pd.DataFrame) -> pd.Series:
     """Independent LSDV: patsy builds the province/year dummies and province-specific slopes."""
-    fit = smf.ols("y ~ 0 + C(province_code) + C(year) + C(province_code):x", data=frame).fit()
+    fit = smf.ols("y ~ 0 + C(unit_code) + C(year) + C(unit_code):x", data=frame).fit()
     slopes = {int(name.split("[")[1].split("]")[0]): value
               for name, value in fit.params.items() if name.endswith(":x")}
     ses = {int(name.split("[")[1].split("]")[0]): value
@@ -35,14 +35,14 @@ def _simulated_panel(seed=3, n_units=12, n_years=9, noise=0.01):
     for i in range(n_units):
         x = np.cumsum(rng.normal(0.08, 0.15, n_years)) + rng.normal(0, 0.3)
         y = beta[i] * x + mu[i] + lam + rng.normal(0, noise, n_years)
-        rows += [{"province_code": 10 + i, "year": 2013 + t, "x": x[t], "y": y[t]} for t in range(n_years)]
+        rows += [{"unit_code": 10 + i, "year": 2013 + t, "x": x[t], "y": y[t]} for t in range(n_years)]
     return pd.DataFrame(rows), beta
 
 
 def test_lsdv_recovers_known_elasticities_and_matches_statsmodels():
     panel, beta = _simulated_panel()
-    got = lsdv_province_slopes(panel)
-    assert got.province_code.tolist() == list(range(10, 22)) and (got.nobs == 9).all()
+    got = lsdv_unit_slopes(panel)
+    assert got.unit_code.tolist() == list(range(10, 22)) and (got.nobs == 9).all()
     # recovery of the data-generating elasticities (noise sd 0.01, x within-province sd ~0.3)
     np.testing.assert_allclose(got.beta_k, beta, atol=0.05)
     slopes, ses = _statsmodels_slopes(panel)
@@ -52,9 +52,9 @@ def test_lsdv_recovers_known_elasticities_and_matches_statsmodels():
 
 def test_lsdv_refuses_a_province_without_variation():
     panel, _ = _simulated_panel(n_units=4)
-    panel.loc[panel.province_code == 11, "x"] = 1.0
+    panel.loc[panel.unit_code == 11, "x"] = 1.0
     with pytest.raises(ValueError, match="rank-deficient"):
-        lsdv_province_slopes(panel)
+        lsdv_unit_slopes(panel)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def built():
         wide = con.execute("select * from intermediate.int_series_wide").df()
         elasticities = con.execute("select * from intermediate.int_rm_elasticities").df()
         rm = con.execute("select * from intermediate.int_resource_misallocation").df()
-        panel = con.execute("select province_code, year, rm from marts.analysis_panel").df()
+        panel = con.execute("select unit_code, year, rm from marts.analysis_panel").df()
     return capital, wide, elasticities, rm, panel
 
 
@@ -73,7 +73,7 @@ def test_built_elasticities_match_statsmodels(built):
     frame = capital.assign(y=np.log(capital.real_gdp / capital.employment),
                            x=np.log(capital.capital_stock / capital.employment))
     slopes, _ = _statsmodels_slopes(frame)
-    got = elasticities.set_index("province_code").sort_index()
+    got = elasticities.set_index("unit_code").sort_index()
     assert len(got) == 30
     np.testing.assert_allclose(got.beta_k.to_numpy(), slopes.to_numpy(), atol=1e-10)
     np.testing.assert_allclose(got.beta_l.to_numpy(), 1 - slopes.to_numpy(), atol=1e-10)
@@ -82,7 +82,7 @@ def test_built_elasticities_match_statsmodels(built):
 def test_capital_stock_follows_the_pim_recursion(built):
     capital, wide, _, _, _ = built
     delta = 0.096
-    for code, g in wide.sort_values("year").groupby("province_code"):
+    for code, g in wide.sort_values("year").groupby("unit_code"):
         gdp_index = g.gdp_index.to_numpy() / 100
         price = g.fai_price_index.to_numpy() / 100
         real_gdp = g.gdp.iloc[0] * np.cumprod(np.r_[1.0, gdp_index[1:]])
@@ -91,22 +91,22 @@ def test_capital_stock_follows_the_pim_recursion(built):
         stock = [invest[0] / (growth + delta)]
         for i_t in invest[1:]:
             stock.append((1 - delta) * stock[-1] + i_t)
-        got = capital[capital.province_code == code].sort_values("year")
+        got = capital[capital.unit_code == code].sort_values("year")
         np.testing.assert_allclose(got.real_gdp, real_gdp, rtol=1e-12)
         np.testing.assert_allclose(got.capital_stock, stock, rtol=1e-12)
 
 
 def test_rm_follows_eqs_12_13(built):
     capital, _, elasticities, rm, panel = built
-    data = capital.merge(elasticities, on="province_code")
+    data = capital.merge(elasticities, on="unit_code")
     expected = []
     for year, g in data.groupby("year"):
         s = g.gdp / g.gdp.sum()
         bk, bl = (s * g.beta_k).sum(), (s * g.beta_l).sum()
         gamma_k = (g.capital_stock / g.capital_stock.sum()) / (s * g.beta_k / bk)
         gamma_l = (g.employment / g.employment.sum()) / (s * g.beta_l / bl)
-        expected.append(pd.DataFrame({"province_code": g.province_code, "year": year,
+        expected.append(pd.DataFrame({"unit_code": g.unit_code, "year": year,
                                       "rm_np": (1 / gamma_k - 1).abs() + (1 / gamma_l - 1).abs()}))
-    check = pd.concat(expected).merge(panel, on=["province_code", "year"])
+    check = pd.concat(expected).merge(panel, on=["unit_code", "year"])
     assert len(check) == len(panel) == 30 * panel.year.nunique()
     np.testing.assert_allclose(check.rm, check.rm_np, rtol=1e-10)

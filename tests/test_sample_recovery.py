@@ -1,9 +1,9 @@
 """End to end: the pipeline recovers the structure the synthetic generator planted.
 
 One module-scoped run: load the bundled sample (``sample/base``) into a temporary
-warehouse, ``dbt build``, then the regression suite (Tables 4-8, 200 bootstrap replications,
-seed 1) and the spatial suite (Tables 9-10, 200 effect draws, 99 permutations). The planted
-structure (``warehouse/synthetic.py``, ``sample/README.md``): digital-trade development raises
+warehouse, ``dbt build``, then every specification (200 bootstrap replications and effect
+draws, seed 1). The planted structure (``synthetic/dgp.py``, ``sample/README.md``):
+digital-trade development raises
 resilience directly, more where transport infrastructure is better, through industrial
 upgrading and lower resource misallocation, not through consumption upgrading, and through
 the neighbours' digital trade. Only signs and significance are asserted; the magnitudes of
@@ -16,13 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimation.runner import load_inputs
-from estimation.spatial.suite import run_spatial_suite
-from estimation.suite import run_regression_suite
+from flows.pipeline import estimate, load_inputs
 from warehouse.dbt_runner import dbt_build
 from warehouse.loader import load_landing
 from warehouse.paths import SAMPLE_BASE_DIR
-from warehouse.synthetic import SampleSpec, simulate
+from synthetic.sample import SampleSpec, simulate
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +29,8 @@ def run(tmp_path_factory):
     load_landing(SAMPLE_BASE_DIR, warehouse)
     dbt_build(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        panel, weights = load_inputs(con)
-    return {"panel": panel,
-            **run_regression_suite(panel, replications=200, seed=1),
-            "spatial": run_spatial_suite(panel, weights, draws=200, permutations=99)}
+        inputs = load_inputs(con)
+    return {"panel": inputs.panel, **estimate(inputs, replications=200, seed=1)}
 
 
 def _coef(frame: pd.DataFrame, spec: str, term: str) -> pd.Series:
@@ -107,7 +103,7 @@ def test_transport_infrastructure_strengthens_the_effect(run):
 def test_spatial_spillover_of_digital_trade(run):
     """Geographic-matrix SDM (Lee-Yu): W.dt and the LeSage-Pace indirect effect of dt are
     positive; rho is not at a bound of its interval (else the effects would be meaningless)."""
-    sp = run["spatial"]
+    sp = run
     w_dt = _coef(sp["coefficients"], "sdm_geographic", "w_dt")
     assert w_dt.estimate > 0 and w_dt.p_value < 0.05
     stats = sp["model_stats"]

@@ -10,7 +10,7 @@ from estimation.spatial.effects import delta_method, effects, simulate_effects
 from estimation.spatial.lm_tests import lm_statistics, lm_tests
 from estimation.spatial.sdm import fit_lag_model
 from estimation.spatial.weights import SpatialWeights
-from spatial_factory import decay_weights, province_weights, simulate_sdm
+from synthetic.spatial import decay_weights, province_weights, simulate_sdm
 
 BETA, THETA = np.array([0.8, -0.3, 0.2]), np.array([0.4, 0.1, -0.5])
 

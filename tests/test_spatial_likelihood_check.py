@@ -17,9 +17,9 @@ from spreg.panel_fe import Panel_FE_Lag
 
 from estimation.spatial.effects import draw_parameters, effects, rho_near_bound_share
 from estimation.spatial.sdm import at_bound, fit_error_model, fit_lag_model
-from estimation.spatial.suite import stat_rows
+from estimation.spatial.models import SpatialModelResult
 from estimation.spatial.weights import SpatialWeights
-from spatial_factory import province_weights, simulate_sdm
+from synthetic.spatial import province_weights, simulate_sdm
 
 BETA, THETA, NAMES = np.array([1.0, -0.5]), np.array([0.5, 0.3]), ["a", "b"]
 
@@ -146,11 +146,11 @@ def test_estimate_on_the_bound_reaches_it_and_is_flagged(provinces):
     assert fit.log_likelihood >= fit.profile(np.linspace(lo + 1e-3, hi - 1e-3, 4001)).max()
     assert at_bound(fit.spatial_parameter, fit.rho_bounds)
     assert np.all(np.isfinite(fit.std_errors)) and np.all(fit.std_errors > 0)
-    stats = stat_rows("sar_test", fit).set_index("stat")["value"]
+    stats = SpatialModelResult("sar_test", fit, None).stats
     assert stats["rho_at_bound"] == 1.0 and stats["effects_rho_near_bound_share"] > 0.01
     interior = fit_lag_model(*simulate_sdm(provinces.matrix, 9, 0.4, BETA, np.zeros(2), seed=34), provinces,
                              NAMES, durbin=False)
-    assert stat_rows("sar_test", interior).set_index("stat")["value"]["rho_at_bound"] == 0.0
+    assert SpatialModelResult("sar_test", interior, None).stats["rho_at_bound"] == 0.0
 
 
 def test_spreg_on_year_demeaned_data_is_the_direct_approach_for_doubly_stochastic_w():

@@ -1,4 +1,4 @@
-"""Weights, Moran's I and the Moran scatter plot (estimation.spatial.weights/moran/plots)."""
+"""Weights, Moran's I and the Moran scatter plot (estimation.spatial.weights/moran, flows.plots)."""
 from __future__ import annotations
 
 import esda
@@ -7,10 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from estimation.errors import SpatialInputError
 from estimation.spatial.moran import global_moran, moran_quadrants, permutation_p_value
-from estimation.spatial.plots import moran_scatter
-from estimation.spatial.weights import SpatialInputError, SpatialWeights, real_eigenvalues, weights_matrix
-from spatial_factory import province_weights, row_standardise, simulated_inputs, weights_long
+from estimation.spatial.weights import SpatialWeights, eigenvalues, k_nearest, row_standardise
+from flows import pipeline
+from flows.plots import moran_scatter_of_panel
+from synthetic.spatial import province_weights, random_points, simulated_inputs, weights_long
+
+
+def from_long(frame, codes):
+    return SpatialWeights.from_long(frame, i="unit_code_i", j="unit_code_j", codes=codes, name="geographic")
 
 # 4 regions on a line, 1-2-3-4, binary contiguity then row-standardised
 LINE = row_standardise(np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]], float))
@@ -50,9 +56,9 @@ def test_moran_hand_example():
 def test_moran_matches_closed_form_on_simulated_provinces():
     panel, weights = simulated_inputs(seed=3)
     codes, w = province_weights()
-    sw = weights_matrix(weights, "geographic", codes)
+    sw = from_long(weights[weights.matrix == "geographic"], codes)
     for year in (2013, 2017, 2021):
-        y = panel.loc[panel.year == year].sort_values("province_code")["er"].to_numpy()
+        y = panel.loc[panel.year == year].sort_values("unit_code")["er"].to_numpy()
         result = global_moran(y, sw, permutations=0)
         moran_i, expected, variance = closed_form_moran(y, w)
         assert result["moran_i"] == pytest.approx(moran_i, abs=1e-12)
@@ -95,53 +101,65 @@ def test_quadrants_and_slope_equal_moran_i():
     q = moran_quadrants(y, sw)
     # z sign (-, -, +, +); lag sign (-, -, +, +)
     assert q["quadrant"].tolist() == ["LL", "LL", "HH", "HH"]
-    assert q["province_code"].tolist() == [11, 12, 13, 14]
+    assert q["unit_code"].tolist() == [11, 12, 13, 14]
     slope = np.polyfit(q["z"], q["spatial_lag"], 1)[0]
     assert slope == pytest.approx(7.5 / 21, abs=1e-12)
     y2 = np.array([5.0, 0.0, 5.0, 0.0])
     assert moran_quadrants(y2, sw)["quadrant"].tolist() == ["HL", "LH", "HL", "LH"]
 
 
-def test_weights_matrix_orders_by_code_and_eigenvalues_are_real():
+def test_weights_from_long_orders_by_code_and_eigenvalues_are_real():
     codes, w = province_weights()
     long = weights_long(w, codes, "geographic").sample(frac=1.0, random_state=1)
-    sw = weights_matrix(long, "geographic", codes[::-1])
+    sw = from_long(long, codes[::-1])
     np.testing.assert_array_equal(sw.codes, codes)
     np.testing.assert_allclose(sw.matrix, w, atol=1e-15)
     np.testing.assert_allclose(sw.eigenvalues, np.sort(np.linalg.eigvals(w).real), atol=1e-10)
+    assert np.isrealobj(sw.eigenvalues)
     assert sw.rho_bounds[1] == pytest.approx(1.0)
-    # a W not similar to a symmetric matrix (directed 3-cycle plus self-loops removed) is rejected
-    with pytest.raises(SpatialInputError, match="complex eigenvalues"):
-        real_eigenvalues(np.array([[0, 0.9, 0.1], [0.1, 0, 0.9], [0.9, 0.1, 0]]))
+
+
+def test_asymmetric_w_keeps_its_complex_eigenvalues():
+    # k nearest neighbours is not similar to a symmetric matrix: complex conjugate pairs
+    w = row_standardise(k_nearest(*random_points(40, seed=3), k=4))
+    values = eigenvalues(w)
+    assert np.iscomplexobj(values) and np.abs(values.imag).max() > 1e-3
+    np.testing.assert_allclose(np.sort_complex(values), np.sort_complex(np.linalg.eigvals(w)), atol=1e-10)
+    sw = SpatialWeights.from_dense(w)
+    real = values[np.abs(values.imag) < 1e-10].real
+    assert real.min() < 0 and sw.rho_bounds == pytest.approx((1 / real.min(), 1.0))
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda f: f.drop(index=5), "no weight for pair"),
+    (lambda f: f[f.unit_code_i != 13], "unit 13 has no neighbours"),
     (lambda f: f.assign(weight=f.weight * 1.1), "not row-standardised"),
-    (lambda f: f.assign(matrix="other"), "no rows for matrix 'geographic'"),
     (lambda f: pd.concat([f, f.iloc[[0]]]), "duplicate pair"),
+    (lambda f: f.assign(weight=np.where(f.index == 4, -0.1, f.weight)), "not a finite non-negative"),
 ])
-def test_weights_matrix_rejects_bad_input(mutate, message):
+def test_weights_from_long_rejects_bad_input(mutate, message):
     codes, w = province_weights()
     long = weights_long(w, codes, "geographic")
     with pytest.raises(SpatialInputError, match=message):
-        weights_matrix(mutate(long), "geographic", codes)
-    with pytest.raises(SpatialInputError, match="provinces differ"):
-        weights_matrix(long, "geographic", codes[:-1])
+        from_long(mutate(long), codes)
+    with pytest.raises(SpatialInputError, match="units not in the panel"):
+        from_long(long, codes[:-1])
 
 
 def test_moran_scatter_writes_png(tmp_path):
-    panel, weights = simulated_inputs(seed=2)
-    path = moran_scatter(panel, weights, "er", 2015, "geographic", tmp_path / "fig" / "er_2015.png")
+    panel, long = simulated_inputs(seed=2)
+    inputs = pipeline.EstimationInputs(panel, pipeline.weights_by_name(long, panel.unit_code.unique()), [], [])
+    path = moran_scatter_of_panel(inputs, "er", 2015, "geographic", tmp_path / "fig" / "er_2015.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     with pytest.raises(SpatialInputError, match="no rows for year 1990"):
-        moran_scatter(panel, weights, "er", 1990, "geographic", tmp_path / "x.png")
+        moran_scatter_of_panel(inputs, "er", 1990, "geographic", tmp_path / "x.png")
+    with pytest.raises(SpatialInputError, match="no weights matrix 'contiguity'"):
+        moran_scatter_of_panel(inputs, "er", 2015, "contiguity", tmp_path / "x.png")
 
 
 def test_cli_moran_plot_reads_the_marts_and_writes_the_requested_png(tmp_path, capsys):
-    from spatial_factory import write_marts
-    from warehouse.cli import main
+    from flows.cli import main
+    from marts_factory import write_marts
 
     warehouse = tmp_path / "wh.duckdb"
     write_marts(warehouse, *simulated_inputs(seed=2))

@@ -9,7 +9,7 @@ from spreg.panel_fe import Panel_FE_Error, Panel_FE_Lag
 
 from estimation.spatial.sdm import fit_error_model, fit_lag_model
 from estimation.spatial.weights import SpatialWeights
-from spatial_factory import decay_weights, province_weights, simulate_sdm
+from synthetic.spatial import decay_weights, province_weights, simulate_sdm
 
 BETA, THETA, RHO = np.array([1.0, -0.5]), np.array([0.5, 0.3]), 0.4
 NAMES = ["a", "b"]

@@ -3,7 +3,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from estimation.store import RESULT_TABLES, ensure_schema, write_results
+from warehouse.results_store import RESULT_TABLES, ensure_schema, write_results
 
 
 def _coef_frame(n=2):

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from warehouse.paths import SAMPLE_BASE_DIR, SAMPLE_NEXT_VINTAGE_DIR, SEEDS_DIR
-from warehouse.synthetic import (REVISIONS, SampleSpec, generate_panel, generate_units,
+from synthetic.sample import (REVISIONS, SampleSpec, generate_panel, generate_units,
                                  simulate, write_sample)
 
 MISSING = {"", "…", "...", "-", "—"}

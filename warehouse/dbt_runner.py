@@ -1,30 +1,40 @@
-"""Run the dbt project (``dbt_project/``) on a warehouse file, in-process.
+"""Run the dbt project (``dbt_project/``) on a warehouse file, in a child process.
 
-Uses dbt's programmatic entry point ``dbtRunner`` (dbt-core >= 1.5) rather than a
-subprocess so that failures come back as result objects we can turn into one clear
-:class:`DbtBuildError`. The warehouse path reaches ``profiles.yml`` through
-``$RESILIENCE_WAREHOUSE`` (set for the duration of the call). Each call writes dbt's
-``target/`` and ``logs/`` into a fresh temporary folder so that concurrent builds on
-different warehouses (tests, a refresh's working copy) never share dbt state.
+dbt runs as ``python -m dbt.cli.main`` in its own process: when it exits, its DuckDB
+connection is closed by the operating system, so the file is free for the next reader or
+writer (dbt-duckdb otherwise keeps one connection open for the life of the process). Each call
+writes dbt's ``target/`` and ``logs/`` into a fresh temporary folder, so that concurrent builds
+on different warehouses (tests, a refresh's working copy) never share dbt state; the warehouse
+path reaches ``profiles.yml`` through ``$RESILIENCE_WAREHOUSE``. dbt's console lines are
+forwarded to this module's logger as they come (each node's outcome at INFO: the progress of a
+long build; its start line at DEBUG).
+
+A failed build raises :class:`DbtBuildError` naming every failed or errored node (from
+``target/run_results.json``), with the first failing rows of a failed test (most tests return
+one row per problem with a ``message`` column naming series and unit).
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 
-from estimation.store import ensure_schema
 from warehouse.errors import ResilienceError
 from warehouse.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
+from warehouse.results_store import ensure_schema
 
-#: Failing rows of a test shown in the error message (tests return one row per problem,
-#: most with a ``message`` column naming series/province).
+log = logging.getLogger(__name__)
+
+#: Failing rows of a test shown in the error message.
 _MAX_FAILURE_ROWS = 5
 
 
@@ -38,57 +48,33 @@ class DbtBuildError(ResilienceError):
 
 
 @contextlib.contextmanager
-def _dbt_environment(warehouse: Path) -> Iterator[Path]:
-    """Set the env vars dbt reads and give dbt a private target/log folder."""
-    saved = {k: os.environ.get(k) for k in (WAREHOUSE_ENV, "DBT_SEND_ANONYMOUS_USAGE_STATS")}
-    os.environ[WAREHOUSE_ENV] = str(warehouse)
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+def _workspace() -> Iterator[Path]:
     work = Path(tempfile.mkdtemp(prefix="resilience-dbt-"))
     try:
         yield work
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _invoke(command: list[str], warehouse: Path, extra_vars: dict | None, work: Path):
-    from dbt.cli.main import dbtRunner  # imported lazily: dbt's import takes ~1 s
-
-    args = [
-        *command,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
-    ]
+def run_dbt(command: list[str], warehouse: Path, work: Path, *, extra_vars: dict | None = None,
+            project_dir: Path = DBT_PROJECT_DIR) -> tuple[int, list[str]]:
+    """Run ``dbt <command>`` on ``warehouse`` in a child process; return (exit code, output lines)."""
+    args = [sys.executable, "-m", "dbt.cli.main", *command,
+            "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     if extra_vars:
         args += ["--vars", json.dumps(extra_vars)]
-    try:
-        return dbtRunner().invoke(args)
-    finally:
-        _release_duckdb()
-
-
-def _release_duckdb() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open in this process after a command.
-
-    dbt-duckdb caches one environment (and its duckdb connection) on the class for the life
-    of the process; left open, it blocks any later read-only or differently configured
-    connection to the same file from this process ("Can't open a connection to same
-    database file with a different configuration"). Its public close_all_connections()
-    only drops the reference, so we close the environment ourselves.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        env = DuckDBConnectionManager._ENV
-        if env is not None:
-            env.close()
-            DuckDBConnectionManager._ENV = None
+    env = {**os.environ, WAREHOUSE_ENV: str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+           "DBT_USE_COLORS": "False", "DBT_PRINTER_WIDTH": "100"}
+    lines: list[str] = []
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          encoding="utf-8", errors="replace", env=env, cwd=work) as proc:
+        for line in proc.stdout:
+            line = line.rstrip()
+            lines.append(line)
+            if line:  # a node's start line is detail; its outcome line is progress
+                log.log(logging.DEBUG if " START " in line else logging.INFO, "dbt: %s", line)
+    return proc.returncode, lines
 
 
 def _failing_rows(warehouse: Path, compiled_sql: str | None) -> str:
@@ -109,66 +95,77 @@ def _failing_rows(warehouse: Path, compiled_sql: str | None) -> str:
     return "; ".join(shown)
 
 
-def _describe_failures(result, warehouse: Path) -> list[str]:
+def _describe_failures(work: Path, warehouse: Path, output: list[str]) -> list[str]:
+    results_file = work / "target" / "run_results.json"
     failures: list[str] = []
-    for node_result in getattr(result.result, "results", None) or []:
-        status = str(getattr(node_result.status, "value", node_result.status))
-        if status not in ("fail", "error", "runtime error"):
-            continue
-        node = node_result.node
-        text = f"{node.resource_type} {node.name} [{status}]: {node_result.message}"
-        if node.resource_type == "test" and status == "fail":
-            rows = _failing_rows(warehouse, getattr(node, "compiled_code", None))
-            if rows:
-                text += f" -> {rows}"
-        failures.append(text)
-    if not failures and result.exception is not None:
-        failures.append(f"{type(result.exception).__name__}: {result.exception}")
+    if results_file.exists():
+        for result in json.loads(results_file.read_text(encoding="utf-8")).get("results", []):
+            status = result.get("status")
+            if status not in ("fail", "error", "runtime error"):
+                continue
+            unique_id = result.get("unique_id", "?")
+            kind, name = unique_id.split(".")[0], unique_id.split(".")[2] if unique_id.count(".") >= 2 else unique_id
+            text = f"{kind} {name} [{status}]: {result.get('message')}"
+            if kind == "test" and status == "fail":
+                rows = _failing_rows(warehouse, result.get("compiled_code"))
+                if rows:
+                    text += f" -> {rows}"
+            failures.append(text)
+    if not failures:  # dbt stopped before running nodes (e.g. a compilation error): its own words
+        lines = [line.strip() for line in output if line.strip()]
+        start = next((i for i, line in enumerate(lines) if "error" in line.lower()), max(len(lines) - 5, 0))
+        failures = lines[start:start + 10]
     return failures
 
 
-def dbt_build(warehouse: Path, select: str | None = None, extra_vars: dict | None = None) -> None:
+def dbt_build(warehouse: Path, select: str | None = None, extra_vars: dict | None = None,
+              project_dir: Path = DBT_PROJECT_DIR) -> None:
     """Run ``dbt build`` (seeds, models, tests) on ``warehouse``.
 
-    ``select`` is a dbt node selection (``--select``); ``extra_vars`` are dbt vars (e.g.
-    ``{"entropy_mode": "per_year"}`` or ``{"entropy_base_years": [2013, 2021]}``). The
-    ``results`` schema is created first (:func:`estimation.store.ensure_schema`) so that
-    the results marts' sources exist before any estimation. Raises :class:`DbtBuildError`
-    naming each failed or errored node, with the first failing rows of failed tests.
+    ``select`` is a dbt node selection (``--select``; tests run only when every node they test
+    is selected, dbt's "cautious" indirect selection); ``extra_vars`` are dbt vars (e.g.
+    ``{"entropy_mode": "per_year"}``), checked by the caller. The ``results`` schema is created
+    first so that the results marts' sources exist before any estimation. Raises
+    :class:`DbtBuildError` naming each failed or errored node.
     """
     warehouse = Path(warehouse).resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
         ensure_schema(con)
-    command = ["build"] + (["--select", select] if select else [])
-    with _dbt_environment(warehouse) as work:
-        result = _invoke(command, warehouse, extra_vars, work)
-        if not result.success:
-            raise DbtBuildError("build", _describe_failures(result, warehouse))
+    command = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
+    with _workspace() as work:
+        code, output = run_dbt(command, warehouse, work, extra_vars=extra_vars, project_dir=project_dir)
+        if code != 0:
+            raise DbtBuildError("build", _describe_failures(work, warehouse, output))
 
 
-def dbt_docs_generate(warehouse: Path, target_dir: Path) -> Path:
+def dbt_docs_generate(warehouse: Path, target_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """Run ``dbt docs generate`` on a built ``warehouse``; copy the static site
     (index.html, manifest.json, catalog.json) to ``target_dir`` and return it."""
     warehouse = Path(warehouse).resolve()
     target_dir = Path(target_dir)
-    with _dbt_environment(warehouse) as work:
-        result = _invoke(["docs", "generate"], warehouse, None, work)
-        if not result.success:
-            raise DbtBuildError("docs generate", _describe_failures(result, warehouse))
+    with _workspace() as work:
+        code, output = run_dbt(["docs", "generate"], warehouse, work, project_dir=project_dir)
+        if code != 0:
+            raise DbtBuildError("docs generate", _describe_failures(work, warehouse, output))
         target_dir.mkdir(parents=True, exist_ok=True)
         for name in ("index.html", "manifest.json", "catalog.json"):
             shutil.copy2(work / "target" / name, target_dir / name)
     return target_dir
 
 
-def dbt_compile_inline(warehouse: Path, sql: str, extra_vars: dict | None = None) -> str:
+def dbt_compile_inline(warehouse: Path, sql: str, extra_vars: dict | None = None,
+                       project_dir: Path = DBT_PROJECT_DIR) -> str:
     """Compile an inline dbt SQL snippet (Jinja, macros, ``ref``) against ``warehouse`` and
     return the SQL; e.g. ``select * from {{ entropy_index('main.t', 'er') }}``. Used by the
     tests to run the project's macros on small hand-made tables."""
     warehouse = Path(warehouse).resolve()
-    with _dbt_environment(warehouse) as work:
-        result = _invoke(["compile", "--quiet", "--inline", sql], warehouse, extra_vars, work)
-        if not result.success:
-            raise DbtBuildError("compile", _describe_failures(result, warehouse))
-        return result.result.results[0].node.compiled_code
+    with _workspace() as work:
+        code, output = run_dbt(["compile", "--quiet", "--output", "json", "--inline", sql], warehouse,
+                               work, extra_vars=extra_vars, project_dir=project_dir)
+        if code != 0:
+            raise DbtBuildError("compile", _describe_failures(work, warehouse, output))
+        start = next((i for i, line in enumerate(output) if line.startswith("{")), None)
+        if start is None:
+            raise DbtBuildError("compile", output[-5:])
+        return json.loads("\n".join(output[start:]))["compiled"]

@@ -19,6 +19,12 @@ DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
 WAREHOUSE_ENV = "RESILIENCE_WAREHOUSE"
 
 
+def reports_root(warehouse: Path) -> Path:
+    """Where reports go: ``reports/`` next to the warehouse file (``reports/<run_id>``, and
+    ``reports/latest`` pointing at the latest refresh's)."""
+    return Path(warehouse).parent / "reports"
+
+
 def warehouse_path(explicit: str | os.PathLike | None = None) -> Path:
     """The warehouse file: the explicit argument, else $RESILIENCE_WAREHOUSE, else the default."""
     if explicit:

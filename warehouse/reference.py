@@ -9,7 +9,6 @@ into an :class:`~warehouse.errors.ExtractError` that names the file and line.
 """
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from warehouse.errors import ResilienceError
 from warehouse.paths import SEEDS_DIR
+from warehouse.seeds import seed_rows
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -108,11 +108,6 @@ def _index(pairs, what: str, seed: Path) -> dict[str, object]:
     return out
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def _aliases(cell: str) -> list[str]:
     return [a for a in (cell or "").split("|") if a.strip()]
 
@@ -124,11 +119,11 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> Reference:
     provinces = [
         (Province(int(r["province_code"]), r["name_zh"], r["name_en"], r["region"],
                   r["in_study_sample"].strip().lower() == "true"), _aliases(r["aliases"]))
-        for r in _read(seeds_dir / "provinces.csv")
+        for r in seed_rows("provinces", seeds_dir)
     ]
     indicators = [
         (Indicator(r["code"], r["name_zh"], r["name_en"], r["unit"], r["source"]), _aliases(r["aliases"]))
-        for r in _read(seeds_dir / "indicators.csv")
+        for r in seed_rows("indicators", seeds_dir)
     ]
-    units = [(r["unit"], r["canonical_unit"], float(r["factor"])) for r in _read(seeds_dir / "units.csv")]
+    units = [(r["unit"], r["canonical_unit"], float(r["factor"])) for r in seed_rows("units", seeds_dir)]
     return Reference(provinces, indicators, units, seeds_dir)

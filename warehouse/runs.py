@@ -1,6 +1,6 @@
 """The run registry ``results.runs``: one row per refresh, from start to success or failure.
 
-A run row carries (columns in :data:`estimation.store.RUNS_COLUMNS`):
+A run row carries (columns in :data:`warehouse.results_store.RUNS_COLUMNS`):
 
 * ``run_id`` (sortable: UTC start time plus a random suffix) and the Prefect ``flow_run_id``;
 * ``started_at`` / ``finished_at`` (UTC, naive TIMESTAMP) and ``status``, one of
@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 import duckdb
 
-from estimation.store import RUNS_COLUMNS, ensure_schema
+from warehouse.results_store import RUNS_COLUMNS, ensure_schema
 from warehouse.paths import REPO_ROOT
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"

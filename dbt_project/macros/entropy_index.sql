@@ -3,8 +3,8 @@
   written once and used for both composite indices (ER and DT).
 
   Input: `relation` with columns index, dimension, indicator, direction
-  ('positive'|'negative'), province_code, year, value; rows of index `index_name` are used.
-  For each indicator j and weighting scope (all province-years when pooled, one year when
+  ('positive'|'negative'), unit_code, year, value; rows of index `index_name` are used.
+  For each indicator j and weighting scope (all unit-years when pooled, one year when
   per-year), over the n rows r of the scope:
       x'_rj = (x_rj - min x_j) / (max x_j - min x_j)        positive indicator (eq. 4)
       x'_rj = (max x_j - x_rj) / (max x_j - min x_j)        negative indicator (eq. 5)
@@ -37,7 +37,7 @@
 (
 with scoped as (
     select
-        index, dimension, indicator, direction, province_code, year, value,
+        index, dimension, indicator, direction, unit_code, year, value,
         {% if mode == 'per_year' %}cast(year as varchar){% else %}'pooled'{% endif %} as weight_scope,
         {% if base is not none %}year between {{ base[0] }} and {{ base[1] }}{% else %}true{% endif %} as in_base
     from {{ relation }}
@@ -82,7 +82,7 @@ weights as (
     from entropy
 )
 select
-    s.index, s.dimension, s.indicator, s.direction, s.province_code, s.year, s.value,
+    s.index, s.dimension, s.indicator, s.direction, s.unit_code, s.year, s.value,
     s.weight_scope, s.in_base, s.min_value, s.max_value, s.n, s.x_std,
     w.e_j, w.g_j, w.w_j,
     w.w_j * s.x_std as contribution

@@ -5,7 +5,7 @@
 select null as year, null as message where false
 {% else %}
 select y.year, 'entropy_base_years year ' || y.year || ' is not a panel year ('
-    || (select min(year) from {{ ref('stg_panel_years') }}) || '-' || (select max(year) from {{ ref('stg_panel_years') }}) || ')' as message
+    || (select min(year) from {{ ref('int_panel_years') }}) || '-' || (select max(year) from {{ ref('int_panel_years') }}) || ')' as message
 from (values ({{ base[0] }}), ({{ base[1] }})) as y(year)
-where y.year not in (select year from {{ ref('stg_panel_years') }})
+where y.year not in (select year from {{ ref('int_panel_years') }})
 {% endif %}

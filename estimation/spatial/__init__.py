@@ -1,6 +1,7 @@
-"""Spatial analysis (paper sec. 6.3): Moran's I, Moran scatter plots, two-way FE SDM/SAR/SEM
-by the Lee-Yu (2010) transformation approach, LeSage-Pace effects, LM tests.
+"""Spatial analysis (paper sec. 6.3): weights and their spectra, Moran's I, two-way FE
+SDM/SAR/SEM by the Lee-Yu (2010) transformation approach, LeSage-Pace effects, LM tests.
 
-Entry points: :func:`estimation.spatial.suite.run_spatial_suite` and
-:func:`estimation.spatial.plots.moran_scatter` (docs/CONTRACTS.md).
+Entry points: :mod:`.weights` (building and checking W), :mod:`.models` (one spec -> one
+result), :mod:`.sdm` (the likelihoods). See ``docs/examples/sdm_knn.py`` for a fit with
+only this package.
 """

@@ -36,9 +36,10 @@ NEAR_BOUND = 0.01  # rho within this of the upper bound multiplies the total eff
 
 
 def effect_multipliers(rho, eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(1/N) sum 1/(1 - rho w) and (1/N) sum w/(1 - rho w), for each rho."""
+    """(1/N) sum 1/(1 - rho w) and (1/N) sum w/(1 - rho w), for each rho (real also for
+    complex eigenvalues, which come in conjugate pairs)."""
     inv = 1.0 / (1.0 - np.outer(np.atleast_1d(rho), eigenvalues))
-    return inv.mean(axis=1), (inv * eigenvalues).mean(axis=1)
+    return inv.mean(axis=1).real, (inv * eigenvalues).mean(axis=1).real
 
 
 def effects(beta, theta, rho, eigenvalues: np.ndarray) -> dict[str, np.ndarray]:
@@ -60,8 +61,8 @@ def delta_method(beta, theta, rho: float, cov: np.ndarray, eigenvalues: np.ndarr
     beta, theta = np.asarray(beta, float), np.asarray(theta, float)
     k = len(beta)
     inv = 1.0 / (1.0 - rho * eigenvalues)
-    m1, m2 = inv.mean(), (eigenvalues * inv).mean()
-    dm1, dm2 = (eigenvalues * inv**2).mean(), (eigenvalues**2 * inv**2).mean()
+    m1, m2 = inv.mean().real, (eigenvalues * inv).mean().real
+    dm1, dm2 = (eigenvalues * inv**2).mean().real, (eigenvalues**2 * inv**2).mean().real
     out = {name: np.empty(k) for name in EFFECTS}
     eye = np.eye(k)
     for j in range(k):

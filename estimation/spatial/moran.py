@@ -66,7 +66,7 @@ def quadrant_labels(z: np.ndarray, lag: np.ndarray) -> np.ndarray:
 
 
 def moran_quadrants(values: np.ndarray, sw: SpatialWeights) -> pd.DataFrame:
-    """province_code, z, spatial_lag, quadrant for one variable-year."""
+    """unit_code, z, spatial_lag, quadrant for one variable-period."""
     z, lag = scatter_coordinates(values, sw)
-    return pd.DataFrame({"province_code": sw.codes.astype(int), "z": z, "spatial_lag": lag,
+    return pd.DataFrame({"unit_code": sw.codes.astype(int), "z": z, "spatial_lag": lag,
                          "quadrant": quadrant_labels(z, lag)})

@@ -35,8 +35,9 @@ effects and a dense W this is inconsistent (rho is badly biased); kept for compa
 G = W (I - rho W)^-1, m the log-det weight, G~ = F'GF (eigenvalues of G except
 1/(1-rho); |F'GF|_F^2 = |J_N G|_F^2). The SEM has the same layout with
 G = W (I - lambda W)^-1, delta-block (X - lambda WX)~'(X - lambda WX)~/s2 and no
-cross term. Log-determinants use W's eigenvalues (computed once), so one likelihood
-evaluation is O(N); G is formed once, at the optimum, for the covariance.
+cross term. Log-determinants use W's eigenvalues (computed once; complex ones, e.g. of a
+k-nearest-neighbour W, in conjugate pairs), so one likelihood evaluation is O(N); G is formed
+once, at the optimum, for the covariance.
 
 **Weak identification and estimates on the boundary.** With a dense inverse-distance W over
 30 provinces, W y_t is nearly the cross-section mean of y_t, which the year effects absorb
@@ -59,8 +60,10 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from estimation.errors import SpatialInputError
+
 from .panel import spatial_lag, within
-from .weights import SpatialInputError, SpatialWeights
+from .weights import SpatialWeights, log_det
 
 APPROACHES = ("lee_yu", "demeaned")
 ESTIMATOR_NAMES = {"lee_yu": "ml_lee_yu_2010", "demeaned": "ml_demeaned_direct"}
@@ -123,12 +126,6 @@ def likelihood_design(sw: SpatialWeights, n_periods: int, effects: str, approach
     return eig, n_periods - 1, n * (n_periods - 1)
 
 
-def log_det(rho, eigenvalues: np.ndarray) -> np.ndarray:
-    """sum_i ln(1 - rho w_i) for each rho (vectorised, O(N) per value)."""
-    rho = np.atleast_1d(np.asarray(rho, dtype=float))
-    return np.log1p(-np.outer(rho, eigenvalues)).sum(axis=1)
-
-
 def _maximise(concentrated: Callable, bounds: tuple[float, float]) -> float:
     """Global grid search, then Brent's bounded search between the best point's neighbours.
 
@@ -170,7 +167,7 @@ def _g_traces(w: np.ndarray, eig_used: np.ndarray, rho: float, demean_rows: bool
     """(G or J_N G, tr G~, tr G~G~, tr G~'G~) for the eigenvalue set of the likelihood."""
     g = _g_matrix(w, rho, demean_rows)
     ratio = eig_used / (1.0 - rho * eig_used)
-    return g, ratio.sum(), (ratio**2).sum(), float((g**2).sum())
+    return g, float(ratio.sum().real), float((ratio**2).sum().real), float((g**2).sum())
 
 
 def _design(x: np.ndarray, x_names: list[str], w: np.ndarray, durbin: bool):

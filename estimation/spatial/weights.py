@@ -1,10 +1,22 @@
-"""Spatial weights: the dense matrix from ``marts.spatial_weights`` and its eigenvalues.
+"""Spatial weights: how a matrix is built, checked, and its spectrum.
 
-``marts.spatial_weights`` is a long frame (``matrix``, ``province_code_i``,
-``province_code_j``, ``weight``): dense, zero diagonal, row-standardised (DESIGN.md).
-:func:`weights_matrix` turns one named matrix into a :class:`SpatialWeights` ordered by
-``province_code`` and computes W's eigenvalues once, since every log-determinant
-ln|I - rho W| = sum_i ln(1 - rho w_i) and every LeSage-Pace effect is then O(N).
+**Building** (one definition each; the warehouse's dbt model, the synthetic sample and the
+tests all call these): each returns the non-negative, zero-diagonal matrix *before*
+row-standardisation as a dense array; :func:`row_standardise` divides every row by its sum.
+
+* :func:`inverse_distance`: w_ij = 1/d_ij^power, d the great-circle (haversine, R = 6371 km)
+  distance between the units' coordinates;
+* :func:`economic_distance`: w_ij = 1/|x_i - x_j| (e.g. x the mean real GDP per capita);
+* :func:`k_nearest`: w_ij = 1 for the k nearest units j of i (asymmetric);
+* :func:`distance_band`: w_ij = 1 (or 1/d_ij^power) for d_ij <= threshold.
+
+**Using**: :class:`SpatialWeights` holds a row-standardised N x N matrix (units in the order of
+``codes``) and its eigenvalues, computed once: every log-determinant
+ln|I - rho W| = sum_i ln(1 - rho w_i) and every LeSage-Pace effect is then O(N). A W that is
+similar to a symmetric matrix (D^-1 C with C symmetric: inverse distance, economic distance,
+contiguity) has real eigenvalues, obtained stably from the symmetric form (Ord 1975); any
+other W (e.g. k nearest neighbours) may have complex ones, which come in conjugate pairs, so
+the sums above stay real.
 """
 from __future__ import annotations
 
@@ -13,23 +25,90 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from warehouse.errors import ResilienceError
+from estimation.errors import SpatialInputError
 
-WEIGHTS_TABLE = "marts.spatial_weights"
+EARTH_RADIUS_KM = 6371.0
 ROW_SUM_TOL = 1e-8
 
 
-class SpatialInputError(ResilienceError):
-    """Bad spatial input (weights or panel); the message names the table, row and reason."""
+# --------------------------------------------------------------------------- building
 
+def haversine_km(lat, lon) -> np.ndarray:
+    """Great-circle distances (km) between all pairs of points given in degrees."""
+    phi, lam = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
+    h = (np.sin((phi[None, :] - phi[:, None]) / 2) ** 2
+         + np.cos(phi[:, None]) * np.cos(phi[None, :]) * np.sin((lam[None, :] - lam[:, None]) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
+
+
+def inverse_distance(lat, lon, power: float = 1.0) -> np.ndarray:
+    """w_ij = 1/d_ij^power (zero diagonal), d the haversine distance in km."""
+    d = haversine_km(lat, lon)
+    _check_distinct(d, "inverse_distance")
+    with np.errstate(divide="ignore"):
+        w = np.where(np.eye(len(d), dtype=bool), 0.0, 1.0 / d ** power)
+    return w
+
+
+def economic_distance(values) -> np.ndarray:
+    """w_ij = 1/|x_i - x_j| (zero diagonal)."""
+    x = np.asarray(values, float)
+    gap = np.abs(x[:, None] - x[None, :])
+    _check_distinct(gap, "economic_distance")
+    with np.errstate(divide="ignore"):
+        return np.where(np.eye(len(x), dtype=bool), 0.0, 1.0 / gap)
+
+
+def k_nearest(lat, lon, k: int) -> np.ndarray:
+    """w_ij = 1 for the k nearest units j != i by great-circle distance (ties: lower index)."""
+    d = haversine_km(lat, lon)
+    if not 1 <= k < len(d):
+        raise SpatialInputError(f"k_nearest: k = {k} must be between 1 and N - 1 = {len(d) - 1}")
+    np.fill_diagonal(d, np.inf)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+    w = np.zeros_like(d)
+    np.put_along_axis(w, nearest, 1.0, axis=1)
+    return w
+
+
+def distance_band(lat, lon, threshold_km: float, power: float = 0.0) -> np.ndarray:
+    """w_ij = 1/d_ij^power for 0 < d_ij <= threshold (power 0: binary)."""
+    d = haversine_km(lat, lon)
+    inside = (d <= threshold_km) & ~np.eye(len(d), dtype=bool)
+    with np.errstate(divide="ignore"):
+        w = np.where(inside, 1.0 / np.where(inside, d, 1.0) ** power, 0.0)
+    return w
+
+
+def row_standardise(c: np.ndarray, name: str = "W", codes=None) -> np.ndarray:
+    """C / row sums; a unit without neighbours (zero row) is an error naming it."""
+    c = np.asarray(c, float)
+    sums = c.sum(axis=1)
+    empty = np.flatnonzero(sums <= 0)
+    if empty.size:
+        label = codes[empty[0]] if codes is not None else empty[0]
+        raise SpatialInputError(f"weights matrix {name!r}: unit {label} has no neighbours")
+    return c / sums[:, None]
+
+
+def _check_distinct(d: np.ndarray, what: str) -> None:
+    off = np.where(np.eye(len(d), dtype=bool), np.inf, d)
+    if (off == 0).any():
+        i, j = np.argwhere(off == 0)[0]
+        raise SpatialInputError(f"{what}: units at positions {i} and {j} coincide (distance 0)")
+
+
+# --------------------------------------------------------------------------- using
 
 @dataclass(frozen=True)
 class SpatialWeights:
-    """A row-standardised N x N weights matrix with its (real) eigenvalues.
+    """A row-standardised N x N weights matrix with its eigenvalues (real or complex).
 
-    ``rho_bounds`` is the admissible interval (1/w_min, 1/w_max) = (1/w_min, 1) of a
-    spatial autoregressive parameter for a row-standardised W with real eigenvalues, on
-    which I - rho W is non-singular (LeSage & Pace 2009, sec. 4.3).
+    ``rho_bounds`` is the admissible interval of a spatial autoregressive parameter,
+    (1/w_min, 1/w_max) = (1/w_min, 1) over the *real* eigenvalues (LeSage & Pace 2009, sec.
+    4.3): I - rho W is singular only where rho w = 1, which needs a real w, so this is the
+    largest interval around 0 on which I - rho W is non-singular. Without a negative real
+    eigenvalue the lower bound is -1.
     """
 
     name: str
@@ -43,51 +122,77 @@ class SpatialWeights:
 
     @property
     def rho_bounds(self) -> tuple[float, float]:
-        return 1.0 / float(self.eigenvalues.min()), 1.0 / float(self.eigenvalues.max())
+        real = self.eigenvalues[np.abs(np.imag(self.eigenvalues)) < 1e-10].real
+        negative = real[real < 0]
+        lower = 1.0 / float(negative.min()) if negative.size else -1.0
+        return lower, 1.0 / float(real.max())
 
     @classmethod
     def from_dense(cls, matrix: np.ndarray, codes=None, name: str = "custom") -> "SpatialWeights":
         w = np.asarray(matrix, dtype=float)
         codes = np.arange(len(w)) if codes is None else np.asarray(codes)
         check_row_standardised(w, name, codes)
-        return cls(name=name, codes=codes, matrix=w, eigenvalues=real_eigenvalues(w))
+        return cls(name=name, codes=codes, matrix=w, eigenvalues=eigenvalues(w))
+
+    @classmethod
+    def from_long(cls, frame: pd.DataFrame, *, i: str, j: str, weight: str = "weight",
+                  codes=None, name: str = "custom") -> "SpatialWeights":
+        """W from a long frame of its non-zero entries (one row per pair ``i``, ``j``),
+        ordered by code. ``codes`` (e.g. the panel's units) must be its set of units."""
+        missing = [c for c in (i, j, weight) if c not in frame.columns]
+        if missing:
+            raise SpatialInputError(f"weights matrix {name!r}: missing columns {missing}")
+        if frame.empty:
+            raise SpatialInputError(f"weights matrix {name!r}: no entries")
+        dup = frame.duplicated([i, j], keep=False)
+        if dup.any():
+            row = frame[dup].iloc[0]
+            raise SpatialInputError(f"weights matrix {name!r}, row {frame[dup].index[0]}: duplicate "
+                                    f"pair ({row[i]}, {row[j]})")
+        found = np.unique(np.concatenate([frame[i], frame[j]]).astype(int))
+        if codes is not None:
+            codes = np.unique(np.asarray(codes, dtype=int))
+            extra = sorted(set(found) - set(codes))
+            if extra:
+                raise SpatialInputError(f"weights matrix {name!r}: units not in the panel: {extra}")
+            found = codes  # a panel unit without entries has no neighbours: from_dense names it
+        position = pd.Series(np.arange(len(found)), index=found)
+        w = np.zeros((len(found), len(found)))
+        w[position[frame[i].astype(int)].to_numpy(), position[frame[j].astype(int)].to_numpy()] = \
+            frame[weight].to_numpy(dtype=float)
+        return cls.from_dense(w, codes=found, name=name)
 
 
 def check_row_standardised(w: np.ndarray, name: str, codes=None) -> None:
-    """Raise :class:`SpatialInputError` unless ``w`` is square, finite, >= 0, zero-diagonal, row sums 1.
-
-    Rows are named by their province code (``codes``), else by position.
-    """
+    """Raise :class:`SpatialInputError` unless ``w`` is square, finite, >= 0, zero-diagonal,
+    with rows summing to 1. Rows are named by their unit code (``codes``), else by position."""
     codes = np.arange(len(w)) if codes is None else np.asarray(codes)
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
-        raise SpatialInputError(f"{WEIGHTS_TABLE} matrix {name!r}: not square, shape {w.shape}")
+        raise SpatialInputError(f"weights matrix {name!r}: not square, shape {w.shape}")
     if not np.all(np.isfinite(w)) or (w < 0).any():
         i, j = np.argwhere(~np.isfinite(w) | (w < 0))[0]
-        raise SpatialInputError(
-            f"{WEIGHTS_TABLE} matrix {name!r}: province_code_i {codes[i]}, province_code_j {codes[j]}: "
-            f"weight {w[i, j]} is not a finite non-negative number"
-        )
+        raise SpatialInputError(f"weights matrix {name!r}: pair ({codes[i]}, {codes[j]}): "
+                                f"weight {w[i, j]} is not a finite non-negative number")
     diag = np.flatnonzero(np.diag(w) != 0)
     if diag.size:
-        raise SpatialInputError(
-            f"{WEIGHTS_TABLE} matrix {name!r}: province_code {codes[diag[0]]}: non-zero diagonal weight"
-        )
-    bad = np.flatnonzero(np.abs(w.sum(axis=1) - 1.0) > ROW_SUM_TOL)
+        raise SpatialInputError(f"weights matrix {name!r}: unit {codes[diag[0]]}: non-zero diagonal weight")
+    sums = w.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOL)
     if bad.size:
-        raise SpatialInputError(
-            f"{WEIGHTS_TABLE} matrix {name!r}: province_code_i {codes[bad[0]]}: weights sum to "
-            f"{w[bad[0]].sum():.10g}, not 1 (not row-standardised)"
-        )
+        what = "has no neighbours" if sums[bad[0]] == 0 else \
+            f"has weights summing to {sums[bad[0]]:.10g}, not 1 (not row-standardised)"
+        raise SpatialInputError(f"weights matrix {name!r}: unit {codes[bad[0]]} {what}")
 
 
-def real_eigenvalues(w: np.ndarray) -> np.ndarray:
-    """Eigenvalues of a row-standardised W = D^-1 C with C symmetric (e.g. inverse distance).
+def eigenvalues(w: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a row-standardised W: real and sorted when W = D^-1 C with C symmetric,
+    else as the general solver returns them (complex ones in conjugate pairs).
 
     Such a W is similar to the symmetric D^{1/2} W D^{-1/2} = D^{-1/2} C D^{-1/2}, so its
-    eigenvalues are real and ``eigvalsh`` gets them stably (Ord 1975). D (row sums of C,
-    up to scale) is recovered from W itself: d_i w_ij = d_j w_ji, so d_i / d_0 = w_0i / w_i0.
-    If W is not of that form (a zero w_i0, or the transform is not symmetric) fall back to
-    the general eigen-solver and insist the spectrum is real.
+    eigenvalues are real and ``eigvalsh`` gets them stably (Ord 1975). D (row sums of C, up to
+    scale) is recovered from W itself where the first row and column are positive:
+    d_i w_ij = d_j w_ji, so d_i / d_0 = w_0i / w_i0; a sparse symmetric C is recognised by
+    symmetry of W's pattern and d from the row sums of the implied C.
     """
     n = len(w)
     if n > 1 and np.all(w[1:, 0] > 0) and np.all(w[0, 1:] > 0):
@@ -98,53 +203,13 @@ def real_eigenvalues(w: np.ndarray) -> np.ndarray:
         if np.allclose(s, s.T, rtol=1e-9, atol=1e-12):
             return np.sort(np.linalg.eigvalsh((s + s.T) / 2.0))
     values = np.linalg.eigvals(w)
-    if np.abs(values.imag).max() > 1e-8:
-        raise SpatialInputError(
-            f"{WEIGHTS_TABLE}: W has complex eigenvalues (max |imag| {np.abs(values.imag).max():.3g}); "
-            "the eigenvalue log-determinant needs a W similar to a symmetric matrix"
-        )
-    return np.sort(values.real)
+    if np.abs(values.imag).max() <= 1e-10 * max(1.0, np.abs(values).max()):
+        return np.sort(values.real)
+    return values
 
 
-def weights_matrix(weights: pd.DataFrame, matrix: str, codes=None) -> SpatialWeights:
-    """Dense W for ``matrix`` from the long ``marts.spatial_weights`` frame, ordered by province_code.
-
-    ``codes`` (e.g. the panel's provinces) must equal the matrix's set of provinces.
-    """
-    needed = ["matrix", "province_code_i", "province_code_j", "weight"]
-    missing = [c for c in needed if c not in weights.columns]
-    if missing:
-        raise SpatialInputError(f"{WEIGHTS_TABLE}: missing columns {missing}")
-    long = weights.loc[weights["matrix"] == matrix, needed[1:]]
-    if long.empty:
-        known = sorted(weights["matrix"].dropna().unique())
-        raise SpatialInputError(f"{WEIGHTS_TABLE}: no rows for matrix {matrix!r}; present: {known}")
-    dup = long.duplicated(["province_code_i", "province_code_j"], keep=False)
-    if dup.any():
-        row = long[dup].iloc[0]
-        raise SpatialInputError(
-            f"{WEIGHTS_TABLE} matrix {matrix!r}, row {long[dup].index[0]}: duplicate pair "
-            f"({row.province_code_i}, {row.province_code_j})"
-        )
-    found = np.unique(np.concatenate([long["province_code_i"], long["province_code_j"]]).astype(int))
-    if codes is not None:
-        codes = np.unique(np.asarray(codes, dtype=int))
-        if not np.array_equal(found, codes):
-            extra = sorted(set(found) - set(codes))
-            lacking = sorted(set(codes) - set(found))
-            raise SpatialInputError(
-                f"{WEIGHTS_TABLE} matrix {matrix!r}: provinces differ from the panel's "
-                f"(only in weights: {extra}; only in panel: {lacking})"
-            )
-    codes = found
-    wide = long.pivot(index="province_code_i", columns="province_code_j", values="weight")
-    wide = wide.reindex(index=codes, columns=codes)
-    off_diag = ~np.eye(len(codes), dtype=bool)
-    holes = np.argwhere(wide.isna().to_numpy() & off_diag)
-    if holes.size:
-        i, j = holes[0]
-        raise SpatialInputError(
-            f"{WEIGHTS_TABLE} matrix {matrix!r}: no weight for pair ({codes[i]}, {codes[j]}); the matrix must be dense"
-        )
-    w = wide.fillna(0.0).to_numpy(dtype=float)
-    return SpatialWeights.from_dense(w, codes=codes, name=matrix)
+def log_det(rho, eig: np.ndarray) -> np.ndarray:
+    """sum_i ln(1 - rho w_i) for each rho (vectorised, O(N) per value; real for complex w)."""
+    rho = np.atleast_1d(np.asarray(rho, dtype=float))
+    terms = np.log1p(-np.outer(rho, eig)) if np.isrealobj(eig) else np.log(1 - np.outer(rho, eig))
+    return terms.sum(axis=1).real

@@ -1,4 +1,4 @@
--- Real output, real investment and capital stock per study province-year (inputs of RM,
+-- Real output, real investment and capital stock per study unit-year (inputs of RM,
 -- paper eqs. 12-15; METHODS.md "Resource misallocation").
 --   base year b = first panel year; prices of year b.
 --   real GDP:   Y_t = GDP_b * prod_{s=b+1..t} (gdp_index_s / 100)     (volume index, previous year = 100)
@@ -13,13 +13,13 @@
 {% set delta = var('pim_depreciation') | float %}
 with base as (
     select
-        w.province_code, w.year, w.gdp, w.employment, w.gfcf,
+        w.unit_code, w.year, w.gdp, w.employment, w.gfcf,
         w.year - min(w.year) over () as k,
-        first_value(w.gdp) over (partition by w.province_code order by w.year) as gdp_base,
+        first_value(w.gdp) over (partition by w.unit_code order by w.year) as gdp_base,
         exp(sum(case when w.year > min_year then ln(w.gdp_index / 100) else 0 end)
-            over (partition by w.province_code order by w.year)) as volume_factor,
+            over (partition by w.unit_code order by w.year)) as volume_factor,
         exp(sum(case when w.year > min_year then ln(w.fai_price_index / 100) else 0 end)
-            over (partition by w.province_code order by w.year)) as investment_deflator
+            over (partition by w.unit_code order by w.year)) as investment_deflator
     from (select *, min(year) over () as min_year from {{ ref('int_series_wide') }}) as w
 ),
 real as (
@@ -27,28 +27,28 @@ real as (
     from base
 ),
 growth as (
-    select province_code,
+    select unit_code,
         greatest(avg(real_investment / prev_investment - 1), 0) as investment_growth
     from (
-        select province_code, k, real_investment,
-            lag(real_investment) over (partition by province_code order by year) as prev_investment
+        select unit_code, k, real_investment,
+            lag(real_investment) over (partition by unit_code order by year) as prev_investment
         from real
     ) as g
     where k between 1 and {{ var('pim_growth_years') | int }} - 1
-    group by province_code
+    group by unit_code
 ),
 initial as (
-    select r.province_code, r.real_investment / (g.investment_growth + {{ delta }}) as capital_base, g.investment_growth
-    from real as r join growth as g using (province_code)
+    select r.unit_code, r.real_investment / (g.investment_growth + {{ delta }}) as capital_base, g.investment_growth
+    from real as r join growth as g using (unit_code)
     where r.k = 0
 )
 select
-    r.province_code, r.year, r.gdp, r.real_gdp, r.employment, r.gfcf, r.investment_deflator,
+    r.unit_code, r.year, r.gdp, r.real_gdp, r.employment, r.gfcf, r.investment_deflator,
     r.real_investment, i.investment_growth, i.capital_base,
     power(1 - {{ delta }}, r.k) * (
         i.capital_base
         + sum(case when r.k > 0 then r.real_investment * power(1 - {{ delta }}, -r.k) else 0 end)
-            over (partition by r.province_code order by r.year)
+            over (partition by r.unit_code order by r.year)
     ) as capital_stock
 from real as r
-join initial as i using (province_code)
+join initial as i using (unit_code)

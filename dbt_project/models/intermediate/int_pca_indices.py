@@ -1,7 +1,8 @@
 """PCA composites ``er_pca`` and ``dt_pca`` (robustness, the paper's Table 5 col. 3).
 
-Method (METHODS.md "PCA composite"): for each index, the sub-indicators of Table 1 or 2
-(int_sub_indicators_long) are standardised to z-scores over all n province-years
+Method (docs/METHODS.md "PCA composite"): for each index, the sub-indicators of Table 1 or 2
+(the columns of int_sub_indicators listed for the index in the seed index_indicators) are
+standardised to z-scores over all n unit-years
 (sample standard deviation, ddof = 1), negative indicators (the unemployment rate) are
 sign-flipped so that every column points towards "more resilient", the correlation matrix
 R = Z'Z / (n - 1) is eigen-decomposed, components with eigenvalue >= 1 (Kaiser criterion)
@@ -39,27 +40,27 @@ def pca_composite(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return scores, lam, vec
 
 
-def pca_indices(long: pd.DataFrame) -> pd.DataFrame:
-    """``long`` has index, indicator, direction, province_code, year, value; returns one row per
-    index, province_code and year with ``pca_score``, ``n_components``, ``explained_share``."""
+def pca_indices(wide: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """``wide`` has unit_code, year and one column per sub-indicator; ``indicators`` (the seed
+    index_indicators) index, indicator, direction. Returns one row per index, unit_code and
+    year with ``pca_score``, ``n_components``, ``explained_share``."""
+    wide = wide.set_index(["unit_code", "year"]).sort_index()
     frames = []
-    for index, part in long.groupby("index", sort=True):
-        wide = part.pivot_table(index=["province_code", "year"], columns="indicator", values="value",
-                                aggfunc="first", dropna=False).sort_index(axis=1)
+    for index, part in indicators.groupby("index", sort=True):
+        columns = sorted(part["indicator"])
         negative = set(part.loc[part.direction == "negative", "indicator"])
-        signs = np.array([-1.0 if c in negative else 1.0 for c in wide.columns])
-        scores, lam, _ = pca_composite(wide.to_numpy() * signs)
+        signs = np.array([-1.0 if c in negative else 1.0 for c in columns])
+        scores, lam, _ = pca_composite(wide[columns].to_numpy(dtype=float) * signs)
         out = wide.index.to_frame(index=False)
         out["index"] = index
         out["pca_score"] = scores
         out["n_components"] = len(lam)
-        out["explained_share"] = lam.sum() / wide.shape[1]
+        out["explained_share"] = lam.sum() / len(columns)
         frames.append(out)
     return pd.concat(frames, ignore_index=True)[
-        ["index", "province_code", "year", "pca_score", "n_components", "explained_share"]]
+        ["index", "unit_code", "year", "pca_score", "n_components", "explained_share"]]
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    long = dbt.ref("int_sub_indicators_long").df()
-    return pca_indices(long)
+    return pca_indices(dbt.ref("int_sub_indicators").df(), dbt.ref("index_indicators").df())

@@ -1,10 +1,10 @@
-"""Province-specific output elasticities of capital by LSDV (Bai & Liu 2018; paper eq. 15).
+"""Unit-specific output elasticities of capital by LSDV (Bai & Liu 2018; paper eq. 15).
 
     ln(Y_it / L_it) = sum_i beta_Ki D_i ln(K_it / L_it) + mu_i + lambda_t + e_it,
     beta_Li = 1 - beta_Ki (constant returns to scale, eq. 14),
 
 Y real GDP, K the perpetual-inventory capital stock, L employment (int_capital_stock).
-The design matrix holds, for N provinces and T years, N slope columns D_i x_it, N province
+The design matrix holds, for N units and T years, N slope columns D_i x_it, N unit
 dummies and T - 1 year dummies (first year dropped); it is solved by least squares
 (numpy.linalg.lstsq). A dbt Python model because SQL has no least-squares solver; the
 estimates are checked against statsmodels OLS with formula-built dummies in
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 
-def lsdv_province_slopes(frame: pd.DataFrame, unit: str = "province_code", time: str = "year",
+def lsdv_unit_slopes(frame: pd.DataFrame, unit: str = "unit_code", time: str = "year",
                          y: str = "y", x: str = "x") -> pd.DataFrame:
     """OLS of ``y`` on unit-specific slopes of ``x``, unit dummies and time dummies.
 
@@ -39,7 +39,7 @@ def lsdv_province_slopes(frame: pd.DataFrame, unit: str = "province_code", time:
     coef, _, rank, _ = np.linalg.lstsq(design, target, rcond=None)
     if rank < design.shape[1]:
         raise ValueError(f"LSDV design is rank-deficient ({rank} < {design.shape[1]} columns): "
-                         "a province needs variation in ln(K/L) over at least two years")
+                         "a unit needs variation in ln(K/L) over at least two years")
     resid = target - design @ coef
     sigma2 = resid @ resid / (n - rank)
     cov = sigma2 * np.linalg.inv(design.T @ design)
@@ -53,7 +53,7 @@ def model(dbt, session):
     k = dbt.ref("int_capital_stock").df()
     k["y"] = np.log(k["real_gdp"] / k["employment"])
     k["x"] = np.log(k["capital_stock"] / k["employment"])
-    out = lsdv_province_slopes(k)
+    out = lsdv_unit_slopes(k)
     out["beta_l"] = 1.0 - out["beta_k"]
-    out["province_code"] = out["province_code"].astype("int32")
-    return out[["province_code", "beta_k", "beta_l", "std_error", "nobs"]]
+    out["unit_code"] = out["unit_code"].astype("int32")
+    return out[["unit_code", "beta_k", "beta_l", "std_error", "nobs"]]

@@ -1,14 +1,15 @@
--- One row per study province-year, one column per required series (imputed values from
--- stg_panel_series), in the dictionary's canonical units. Tibet (in_study_sample = false)
--- is dropped here.
+-- depends_on: {{ ref('indicators') }}
+-- One row per study unit-year, one column per required series (macro required_series: the
+-- annual dictionary series with a role), imputed values of int_panel_series, canonical units.
+-- Units outside the study sample (Tibet) are dropped here.
 select
-    s.province_code,
+    s.unit_code,
     s.year,
-    {%- for code in var('required_series') %}
+    {%- for code in required_series() %}
     max(s.value) filter (where s.indicator_code = '{{ code }}') as {{ code }},
     {%- endfor %}
     bool_or(s.is_imputed) as any_imputed
-from {{ ref('stg_panel_series') }} as s
-join {{ ref('provinces') }} as p using (province_code)
-where p.in_study_sample
-group by s.province_code, s.year
+from {{ ref('int_panel_series') }} as s
+join {{ ref('int_units') }} as u using (unit_code)
+where u.in_study_sample
+group by s.unit_code, s.year

@@ -1,5 +1,5 @@
 -- The 15 sub-indicators of Table 1 (economic resilience) and the 19 of Table 2 (digital
--- trade), one column each, per study province-year. Formulas are listed in the seed
+-- trade), one column each, per study unit-year. Formulas are listed in the seed
 -- index_indicators (column formula); units: GDP and fiscal items 100 million yuan,
 -- population 10,000 persons, trade 1,000 USD (converted at the year's rate).
 with w as (
@@ -10,7 +10,7 @@ with w as (
     join {{ ref('int_exchange_rate') }} as x using (year)
 )
 select
-    province_code,
+    unit_code,
     year,
     -- Table 1, resistance and recovery
     disposable_income_pc,

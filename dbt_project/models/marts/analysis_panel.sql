@@ -1,11 +1,14 @@
 {{ config(contract={'enforced': true}) }}
--- The estimation input (DESIGN.md contract): one row per study province-year.
+-- The estimation input (DESIGN contract): one row per study unit-year.
 select
-    cast(v.province_code as integer) as province_code,
-    cast(p.name_en as varchar) as province,
+    cast(v.unit_code as integer) as unit_code,
+    cast(u.unit_name as varchar) as unit_name,
+    cast(u.unit_level as varchar) as unit_level,
+    cast(u.province_code as integer) as province_code,
+    cast(u.province as varchar) as province,
     cast(v.year as integer) as year,
-    cast(p.region as varchar) as region,
-    cast(p.is_municipality as boolean) as is_municipality,
+    cast(u.region as varchar) as region,
+    cast(u.is_municipality as boolean) as is_municipality,
     cast(g.market_group as varchar) as market_group,
     cast(er.total as double) as er,
     cast(dt.total as double) as dt,
@@ -21,13 +24,11 @@ select
     cast(v.tax as double) as tax,
     cast(v.culture as double) as culture,
     cast(v.iv as double) as iv
-from {{ ref('int_province_year_variables') }} as v
-join {{ ref('provinces') }} as p using (province_code)
-join {{ ref('int_market_groups') }} as g using (province_code)
-left join (select province_code, year, sum(contribution) as total from {{ ref('int_entropy_scores') }}
-           where index = 'er' group by all) as er using (province_code, year)
-left join (select province_code, year, sum(contribution) as total from {{ ref('int_entropy_scores') }}
-           where index = 'dt' group by all) as dt using (province_code, year)
-left join (select * from {{ ref('int_pca_indices') }} where index = 'er') as er_pca using (province_code, year)
-left join (select * from {{ ref('int_pca_indices') }} where index = 'dt') as dt_pca using (province_code, year)
-left join {{ ref('int_resource_misallocation') }} as rm using (province_code, year)
+from {{ ref('int_panel_variables') }} as v
+join {{ ref('int_units') }} as u using (unit_code)
+join {{ ref('int_market_groups') }} as g using (unit_code)
+left join {{ ref('int_composite_indices') }} as er on er.unit_code = v.unit_code and er.year = v.year and er.index = 'er'
+left join {{ ref('int_composite_indices') }} as dt on dt.unit_code = v.unit_code and dt.year = v.year and dt.index = 'dt'
+left join {{ ref('int_pca_indices') }} as er_pca on er_pca.unit_code = v.unit_code and er_pca.year = v.year and er_pca.index = 'er'
+left join {{ ref('int_pca_indices') }} as dt_pca on dt_pca.unit_code = v.unit_code and dt_pca.year = v.year and dt_pca.index = 'dt'
+left join {{ ref('int_resource_misallocation') }} as rm on rm.unit_code = v.unit_code and rm.year = v.year

@@ -5,4 +5,4 @@ select
     p.in_study_sample, p.capital_en, p.capital_lat, p.capital_lon,
     g.marketization_mean, g.market_group
 from {{ ref('provinces') }} as p
-left join {{ ref('int_market_groups') }} as g using (province_code)
+left join {{ ref('int_market_groups') }} as g on g.unit_code = p.province_code

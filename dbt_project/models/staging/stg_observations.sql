@@ -1,12 +1,11 @@
--- Typed raw observations joined to the dictionary (canonical unit). No computation here.
+-- raw.observations, typed and renamed: the unit of an observation is `unit_code` (a
+-- province's GB/T 2260 code in a province study). No computation here.
 select
-    cast(o.indicator_code as varchar) as indicator_code,
-    cast(o.province_code as integer)  as province_code,
-    cast(o.year as integer)           as year,
-    cast(o.value as double)           as value,
-    cast(o.unit as varchar)           as unit,
-    i.unit                            as dictionary_unit,
-    cast(o.source_file as varchar)    as source_file,
-    cast(o.vintage as varchar)        as vintage
-from {{ source('raw', 'observations') }} as o
-left join {{ ref('indicators') }} as i on i.code = o.indicator_code
+    cast(indicator_code as varchar) as indicator_code,
+    cast(province_code as integer)  as unit_code,
+    cast(year as integer)           as year,
+    cast(value as double)           as value,
+    cast(unit as varchar)           as unit,
+    cast(source_file as varchar)    as source_file,
+    cast(vintage as varchar)        as vintage
+from {{ source('raw', 'observations') }}

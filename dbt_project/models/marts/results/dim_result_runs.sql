@@ -1,0 +1,35 @@
+-- Every model of this folder is a view (dbt_project.yml): is_latest and the paper tables follow results.*
+-- the moment a run is published, even before the next dbt build.
+-- The run registry with the flags every results mart filters on.
+-- "Latest" = the succeeded run that finished last (ties: started last, then run_id), so a
+-- run that is still running or failed never becomes the default.
+with runs as (
+    select * from {{ source('results', 'runs') }}
+),
+
+succeeded as (
+    select
+        run_id,
+        row_number() over (order by finished_at, started_at, run_id) as success_seq,
+        count(*) over () as successes
+    from runs
+    where status = 'succeeded'
+)
+
+select
+    runs.run_id,
+    runs.flow_run_id,
+    runs.started_at,
+    runs.finished_at,
+    runs.status,
+    runs.vintage,
+    runs.latest_year,
+    runs.files,
+    runs.code_version,
+    runs.parameters,
+    runs.error,
+    succeeded.success_seq,
+    coalesce(succeeded.success_seq = succeeded.successes, false) as is_latest,
+    coalesce(runs.vintage ilike '%synthetic%', false) as is_synthetic
+from runs
+left join succeeded using (run_id)

@@ -1,0 +1,206 @@
+"""The ``resilience`` command: one entry point, one subcommand per pipeline step.
+
+Each subcommand is a thin shell over a library function; the modules are imported lazily
+so that ``resilience status`` does not pay for importing Prefect or the estimators.
+Errors that a user can fix (bad extracts, a locked warehouse, a panel or specification the
+estimators refuse) are printed as one line without a traceback and exit with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from estimation.errors import EstimationError
+from warehouse.errors import ResilienceError
+from warehouse.paths import SAMPLE_BASE_DIR, warehouse_path
+
+#: Errors a user can cause and act on: printed as one line, exit status 1.
+USER_ERRORS = (ResilienceError, EstimationError)
+
+
+def _add_warehouse(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--warehouse", "-w", default=None,
+        help="DuckDB warehouse file (default: $RESILIENCE_WAREHOUSE or data/warehouse.duckdb)",
+    )
+
+
+@contextlib.contextmanager
+def _exclusive_writer(args: argparse.Namespace) -> Iterator[Path]:
+    """The warehouse path, held under the refresh lock while a command writes it.
+
+    Without the lock a direct ``load``/``build``/``estimate`` during a refresh would write the
+    published file and then be silently replaced by the refresh's atomic publish.
+    """
+    from warehouse.publish import refresh_lock
+
+    path = warehouse_path(args.warehouse)
+    with refresh_lock(path, run_id=f"resilience {args.command}"):
+        yield path
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from warehouse.loader import load_landing
+
+    with _exclusive_writer(args) as path:
+        summary = load_landing(Path(args.landing_dir), path, vintage=args.vintage)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from synthetic.sample import SampleSpec, write_sample
+
+    spec = SampleSpec(seed=args.seed, units=args.units, first_year=args.first_year, last_year=args.last_year)
+    written = write_sample(Path(args.out_dir), spec, next_vintage_dir=args.next_vintage_dir)
+    print(f"wrote {len(written)} synthetic extract files to {args.out_dir}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from warehouse.status import describe_warehouse
+
+    print(describe_warehouse(warehouse_path(args.warehouse)))
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from warehouse.dbt_runner import dbt_build
+
+    with _exclusive_writer(args) as path:
+        dbt_build(path, select=args.select, extra_vars=_parse_vars(args.var))
+    return 0
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from flows.pipeline import estimate_and_publish
+
+    with _exclusive_writer(args) as path:
+        run_id = estimate_and_publish(path, replications=args.replications, seed=args.seed)
+    print(f"results written under run_id {run_id}")
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from flows.annual_refresh import annual_refresh
+
+    summary = annual_refresh(
+        landing_dir=str(args.landing_dir),
+        warehouse=str(warehouse_path(args.warehouse)),
+        vintage=args.vintage,
+        replications=args.replications,
+        seed=args.seed,
+    )
+    print(f"run {summary['run_id']} {summary['status']}")
+    print(f"warehouse: {summary['warehouse']}")
+    print(f"report:    {summary['report_dir']}/report.html (and report.md)")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from flows.report import write_report
+
+    warehouse = warehouse_path(args.warehouse)
+    paths = write_report(warehouse, Path(args.out_dir) if args.out_dir else None, run_id=args.run_id)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _cmd_moran_plot(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from flows.pipeline import load_inputs
+    from flows.plots import moran_scatter_of_panel
+
+    with duckdb.connect(str(warehouse_path(args.warehouse)), read_only=True) as con:
+        inputs = load_inputs(con)
+    out = Path(args.out or f"moran_{args.variable}_{args.year}_{args.matrix}.png")
+    print(moran_scatter_of_panel(inputs, args.variable, args.year, args.matrix, out))
+    return 0
+
+
+def _parse_vars(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ResilienceError(f"--var expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resilience", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("load", help="load every extract in a landing folder into schema raw")
+    p.add_argument("landing_dir", nargs="?", default=str(SAMPLE_BASE_DIR))
+    p.add_argument("--vintage", default=None, help="label for this batch (default: derived from the files)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("sample", help="write the seeded synthetic sample of raw extracts")
+    p.add_argument("out_dir")
+    p.add_argument("--next-vintage-dir", default=None, help="also write the next-yearbook vintage here")
+    p.add_argument("--seed", type=int, default=20240601)
+    p.add_argument("--units", choices=["province", "prefecture", "county"], default="province")
+    p.add_argument("--first-year", type=int, default=2013)
+    p.add_argument("--last-year", type=int, default=2021)
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("status", help="show what the warehouse holds")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("build", help="run dbt build on the warehouse")
+    p.add_argument("--select", default=None, help="dbt node selection")
+    p.add_argument("--var", action="append", help="dbt var KEY=VALUE (repeatable)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("estimate", help="estimate every specification and write schema results")
+    p.add_argument("--replications", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=12345)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_estimate)
+
+    p = sub.add_parser("refresh", help="run the whole annual refresh in-process (no server)")
+    p.add_argument("landing_dir", nargs="?", default=str(SAMPLE_BASE_DIR))
+    p.add_argument("--vintage", default=None)
+    p.add_argument("--replications", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=12345)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_refresh)
+
+    p = sub.add_parser("moran-plot", help="Moran scatter plot of any variable, year and matrix (PNG)")
+    p.add_argument("--variable", default="er", help="an analysis_panel column, e.g. er, dt, isu")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--matrix", default="geographic", help="a matrix of marts.spatial_weights (seed weight_matrices)")
+    p.add_argument("--out", default=None, help="PNG path (default moran_<variable>_<year>_<matrix>.png)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_moran_plot)
+
+    p = sub.add_parser("report", help="write the Markdown/HTML report of a run")
+    p.add_argument("--out-dir", default=None,
+                   help="default: reports/<run_id> next to the warehouse, where the refresh writes it")
+    p.add_argument("--run-id", default=None, help="default: the latest successful run")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

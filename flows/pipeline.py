@@ -1,0 +1,122 @@
+"""Estimation wired to the warehouse: read the marts and the specs, estimate, write a run.
+
+The one place where ``estimation`` (a library: frames in, results out) meets the warehouse.
+``resilience estimate`` and the Prefect flow ``annual-refresh`` both go through it:
+
+* :func:`load_inputs` reads ``marts.analysis_panel``, ``marts.spatial_weights`` and the
+  specifications the marts were built with (``ref.specs``, the dbt seed, with ``controls =
+  all`` meaning the variables of role ``control`` in ``ref.analysis_variables``);
+* :func:`estimate` runs every specification (:func:`estimation.suite.estimate_specs`) and
+  returns the rows of the results tables; ``replications`` is both the number of bootstrap
+  replications of a mediation and of effect draws of a spatial lag model;
+* :func:`estimate_and_publish` (``resilience estimate``) does both on a warehouse and writes
+  the run row and every result in one transaction.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from estimation.design import validate_panel
+from estimation.spatial.weights import SpatialWeights
+from estimation.specs import Spec
+from estimation.suite import estimate_specs, tidy_results
+from warehouse import results_store, runs
+from warehouse.errors import ResilienceError
+from warehouse.seeds import seed_rows
+
+log = logging.getLogger(__name__)
+
+#: Key columns of marts.analysis_panel (DESIGN contract).
+UNIT, TIME = "unit_code", "year"
+INPUT_RELATIONS = ("marts.analysis_panel", "marts.spatial_weights", "ref.specs", "ref.analysis_variables")
+
+
+class MissingInputError(ResilienceError):
+    """A relation the estimation reads is absent (run ``resilience build`` first)."""
+
+
+@dataclass(frozen=True)
+class EstimationInputs:
+    """What a run estimates on: the panel, its weight matrices by name, and the specs."""
+
+    panel: pd.DataFrame
+    weights: dict[str, SpatialWeights]
+    specs: list[Spec]
+    variables: list[str]  # the numeric analysis variables (checked before estimating)
+
+
+def parse_specs(spec_records: list[dict], variable_records: list[dict]) -> list[Spec]:
+    """Specs from the rows of the seeds ``specs`` and ``analysis_variables``, in seed order;
+    ``controls = all`` means the variables of role ``control`` in order of ``term_order``."""
+    variables = sorted(variable_records, key=lambda r: (int(r["term_order"]), r["variable"]))
+    controls = [r["variable"] for r in variables if r["role"] == "control"]
+    return [Spec.from_record(r, controls) for r in spec_records]
+
+
+def seed_specs() -> list[Spec]:
+    """The specs of the seed files themselves (for code that runs without a warehouse)."""
+    return parse_specs(seed_rows("specs"), seed_rows("analysis_variables"))
+
+
+def weights_by_name(long: pd.DataFrame, codes) -> dict[str, SpatialWeights]:
+    """``marts.spatial_weights`` rows as one :class:`SpatialWeights` per matrix over ``codes``."""
+    return {name: SpatialWeights.from_long(part, i="unit_code_i", j="unit_code_j", codes=codes,
+                                           name=name)
+            for name, part in long.groupby("matrix", sort=True)}
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection) -> EstimationInputs:
+    """Read the estimation inputs from a built warehouse (module docstring)."""
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "select table_schema, table_name from information_schema.tables").fetchall()}
+    for name in INPUT_RELATIONS:
+        if name not in present:
+            raise MissingInputError(f"{name} does not exist in the warehouse; run "
+                                    "`resilience build` to create the marts first")
+    panel = con.execute(f"select * from marts.analysis_panel order by {UNIT}, {TIME}").df()
+    variables = con.execute("select * from ref.analysis_variables").df().to_dict("records")
+    specs = parse_specs(con.execute("select * from ref.specs order by rowid").df().to_dict("records"),
+                        variables)
+    long = con.execute("select matrix, unit_code_i, unit_code_j, weight from marts.spatial_weights "
+                       "order by matrix, unit_code_i, unit_code_j").df()
+    return EstimationInputs(panel, weights_by_name(long, panel[UNIT].unique()), specs,
+                            [r["variable"] for r in variables])
+
+
+def estimate(inputs: EstimationInputs, *, replications: int = 1000, seed: int = 12345,
+             timings: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
+    """Every spec on the panel: the rows of the results tables (without ``run_id``)."""
+    validate_panel(inputs.panel, inputs.variables, unit=UNIT, time=TIME,
+                   source="marts.analysis_panel")
+    log.info("estimating %d specifications on %d panel rows", len(inputs.specs), len(inputs.panel))
+    results = estimate_specs(inputs.panel, inputs.specs, unit=UNIT, time=TIME,
+                             weights=inputs.weights, replications=replications, seed=seed,
+                             timings=timings)
+    return tidy_results(results)
+
+
+def estimate_and_publish(warehouse: str | Path, replications: int = 1000, seed: int = 12345) -> str:
+    """Estimate everything on ``warehouse`` and write it under a new run id; return the id."""
+    started = runs.utc_now()
+    run_id = runs.new_run_id(started)
+    parameters = {"replications": replications, "seed": seed, "entry_point": "resilience estimate"}
+    with duckdb.connect(str(warehouse)) as con:
+        frames = estimate(load_inputs(con), replications=replications, seed=seed)
+        vintage = runs.data_vintage(con)
+        run_row = {
+            "run_id": run_id, "flow_run_id": None, "started_at": started,
+            "finished_at": runs.utc_now(), "status": runs.SUCCEEDED, "vintage": vintage.vintage,
+            "latest_year": vintage.latest_year,
+            "files": json.dumps(vintage.files, ensure_ascii=False),
+            "code_version": runs.code_version(),
+            "parameters": json.dumps(parameters, sort_keys=True), "error": None,
+        }
+        written = results_store.write_results(con, run_id, frames, run_row=run_row)
+    log.info("run %s written: %s", run_id, written)
+    return run_id

@@ -1,0 +1,250 @@
+"""The run report: the paper's Tables 3-10 and Figures 1-4 as Markdown and HTML.
+
+The tables are the dbt results marts (``marts.rpt_table*``, built by
+``dbt_project/models/marts/results``), listed with their titles and notes in the seed
+``report_tables``, read read-only and printed as they are: every number, star and parenthesis
+is formatted in SQL (``marts.fct_result_cells``), so the report and an analyst's query show the
+same cells. Figures 1-4 are Moran scatter plots of ER and DT in 2015 and 2020 under the
+geographic matrix, drawn from the run's own ``results.moran_quadrants`` and ``results.moran``
+(:func:`flows.plots.moran_scatter`), so a report of an older run shows that run's figures.
+
+The HTML file is self-contained (inline CSS, figures embedded as base64 PNG); the Markdown
+file links the PNG files next to it.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from flows.plots import moran_scatter
+from warehouse.errors import ResilienceError
+from warehouse.paths import reports_root
+
+
+# (figure number, variable, year) under the geographic matrix, in the paper's order.
+FIGURES: tuple[tuple[int, str, int], ...] = ((1, "er", 2015), (2, "dt", 2015), (3, "er", 2020), (4, "dt", 2020))
+FIGURE_MATRIX = "geographic"
+
+TABLE3_ID = "table3"  # the one table not tied to a run: it describes the current panel
+TABLE3_COLUMNS = {"variable_type": "Type", "variable": "Variable", "n": "N", "mean": "Mean",
+                  "sd": "SD", "min": "Min", "max": "Max"}
+
+
+@dataclass(frozen=True)
+class RenderedTable:
+    title: str
+    frame: pd.DataFrame  # display columns, every cell a string
+    note: str
+
+
+def write_report(warehouse: Path, out_dir: Path | None = None, run_id: str | None = None) -> list[Path]:
+    """Write ``report.md``, ``report.html`` and ``figures/figure{1-4}_*.png`` to ``out_dir``
+    (default ``reports/<run_id>`` next to the warehouse, as the refresh does).
+
+    ``run_id`` defaults to the latest successful run (``marts.dim_result_runs.is_latest``).
+    Returns the written paths (Markdown, HTML, then the figures).
+    """
+    warehouse = Path(warehouse)
+    if not warehouse.exists():
+        raise ResilienceError(f"{warehouse}: no warehouse file; run `resilience refresh` first")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        run = _resolve_run(con, run_id)
+        specs = con.sql("select * from ref.report_tables order by rowid").df()
+        tables = [_render_table(con, spec, run["run_id"]) for spec in specs.itertuples(index=False)]
+        scatter = _figure_data(con, run["run_id"])
+    out_dir = Path(out_dir) if out_dir is not None else reports_root(warehouse) / str(run["run_id"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = _draw_figures(scatter, out_dir / "figures")
+    md_path = _write_atomic(out_dir / "report.md", _markdown(run, tables, figures, out_dir))
+    html_path = _write_atomic(out_dir / "report.html", _html(run, tables, figures))
+    return [md_path, html_path, *(path for _, _, path in figures)]
+
+
+def _resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict:
+    runs = con.sql("select * from marts.dim_result_runs").df()
+    if run_id is None:
+        chosen = runs[runs["is_latest"]]
+        if chosen.empty:
+            raise ResilienceError("results.runs has no successful run yet; run `resilience refresh` first")
+    else:
+        chosen = runs[runs["run_id"] == run_id]
+        if chosen.empty:
+            known = ", ".join(sorted(runs["run_id"].astype(str))) or "none"
+            raise ResilienceError(f"run {run_id!r} is not in results.runs (known runs: {known})")
+    return chosen.iloc[0].to_dict()
+
+
+def _render_table(con: duckdb.DuckDBPyConnection, spec, run_id: str) -> RenderedTable:
+    """One paper table; ``spec`` is a row of the seed report_tables (table_id, relation,
+    title, note)."""
+    if spec.table_id == TABLE3_ID:
+        frame = con.sql(f"select * from marts.{spec.relation} order by row_order").df()
+        shown = frame[list(TABLE3_COLUMNS)].rename(columns=TABLE3_COLUMNS)
+        for col in ("Mean", "SD", "Min", "Max"):
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        shown["N"] = shown["N"].map(lambda v: "" if pd.isna(v) else str(int(v)))
+        return RenderedTable(spec.title, shown.astype(str), spec.note)
+    headers = con.execute(
+        "select column_key, any_value(header) as header, min(column_order) as column_order "
+        "from marts.dim_report_columns where table_id = ? group by column_key order by column_order",
+        [spec.table_id],
+    ).df()
+    frame = con.execute(
+        f"select * from marts.{spec.relation} where run_id = ? order by row_order", [run_id]
+    ).df()
+    shown = frame[["row_label", *headers["column_key"]]].rename(
+        columns={"row_label": "Variables", **dict(zip(headers["column_key"], headers["header"]))}
+    )
+    shown = shown.fillna("").astype(str)
+    note = spec.note if not frame.empty else "No results for this run."
+    return RenderedTable(spec.title, shown, note)
+
+
+def _figure_data(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple[str, int], dict]:
+    """The run's Moran scatter coordinates of the figures, with unit names for the labels."""
+    names = dict(con.execute("select distinct unit_code, unit_name from marts.analysis_panel").fetchall())
+    out = {}
+    for _, variable, year in FIGURES:
+        points = con.execute(
+            "select unit_code, z, spatial_lag from results.moran_quadrants where run_id = ? and "
+            "matrix = ? and variable = ? and year = ? order by unit_code",
+            [run_id, FIGURE_MATRIX, variable, year]).df()
+        moran = con.execute("select moran_i from results.moran where run_id = ? and matrix = ? and "
+                            "variable = ? and year = ?", [run_id, FIGURE_MATRIX, variable, year]).fetchone()
+        if moran is None or points.empty:
+            continue  # the run has no such year (e.g. a panel that starts later)
+        labels = [names.get(code, str(code)) for code in points["unit_code"]]
+        out[variable, year] = {"z": points["z"], "lag": points["spatial_lag"], "labels": labels,
+                               "moran_i": moran[0]}
+    return out
+
+
+def _draw_figures(scatter: dict, fig_dir: Path) -> list[tuple[int, str, Path]]:
+    drawn = []
+    for number, variable, year in FIGURES:
+        if (variable, year) not in scatter:
+            continue
+        data = scatter[variable, year]
+        path = fig_dir / f"figure{number}_moran_{variable}_{year}.png"
+        moran_scatter(data["z"], data["lag"], data["labels"], data["moran_i"], variable, year,
+                      FIGURE_MATRIX, path)
+        caption = (f"Figure {number}. Moran scatter plot of {variable.upper()}, {year} "
+                   f"({FIGURE_MATRIX} distance matrix)")
+        drawn.append((number, caption, path))
+    return drawn
+
+
+def _run_facts(run: dict) -> list[tuple[str, str]]:
+    def text(value) -> str:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+        if isinstance(value, pd.Timestamp):
+            return value.strftime("%Y-%m-%d %H:%M:%S")
+        return str(value)
+
+    return [
+        ("Run id", text(run["run_id"])), ("Status", text(run["status"])),
+        ("Started", text(run["started_at"])), ("Finished", text(run["finished_at"])),
+        ("Data vintage", text(run["vintage"])), ("Latest year", text(run["latest_year"])),
+        ("Files", _files_summary(text(run["files"]))), ("Code version", text(run["code_version"])),
+        ("Parameters", text(run["parameters"])),
+        ("Report written", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")),
+    ]
+
+
+def _files_summary(files: str) -> str:
+    """The run registry stores the loaded files as a JSON list of {file, sha256, vintage};
+    the report lists the names only (the hashes stay in results.runs)."""
+    try:
+        entries = json.loads(files)
+        names = [str(e["file"]) for e in entries]
+    except (ValueError, TypeError, KeyError):
+        return files
+    return f"{len(names)} files: " + ", ".join(names)
+
+
+SYNTHETIC_NOTE = ("SYNTHETIC SAMPLE: this run was estimated on the bundled synthetic extracts "
+                  "(vintage label says synthetic). The numbers are NOT the paper's and say "
+                  "nothing about Chinese provinces.")
+
+
+def _markdown(run: dict, tables: list[RenderedTable], figures, out_dir: Path) -> str:
+    def md_cell(value: str) -> str:
+        # Stars are emphasis markers in Markdown; escape them (and pipes) so they print.
+        return value.replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|")
+
+    lines = [f"# Digital trade and regional economic resilience: run {run['run_id']}", ""]
+    if run["is_synthetic"]:
+        lines += [f"> **{SYNTHETIC_NOTE}**", ""]
+    lines += ["| | |", "|---|---|"] + [f"| {k} | {md_cell(v)} |" for k, v in _run_facts(run)] + [""]
+    for table in tables:
+        lines += [f"## {table.title}", ""]
+        cols = list(table.frame.columns)
+        lines.append("| " + " | ".join(md_cell(c) for c in cols) + " |")
+        lines.append("|" + "|".join("---" for _ in cols) + "|")
+        for row in table.frame.itertuples(index=False):
+            lines.append("| " + " | ".join(md_cell(v) for v in row) + " |")
+        lines += ["", f"_{md_cell(table.note)}_", ""]
+    lines += ["## Figures", ""]
+    for _, caption, path in figures:
+        rel = os.path.relpath(path, out_dir)
+        lines += [f"![{caption}]({Path(rel).as_posix()})", "", f"_{caption}_", ""]
+    return "\n".join(lines)
+
+
+CSS = """
+body { font-family: Georgia, 'Times New Roman', serif; max-width: 1100px; margin: 2em auto; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
+th, td { padding: 2px 10px; text-align: center; white-space: nowrap; }
+td:first-child, th:first-child { text-align: left; }
+thead th { border-top: 2px solid #222; border-bottom: 1px solid #222; }
+tbody tr:last-child td { border-bottom: 2px solid #222; }
+table.facts td { text-align: left; border: none !important; }
+.note { font-size: 0.85em; color: #555; }
+.synthetic { border: 3px solid #c0392b; background: #fdecea; color: #922b21; padding: 0.8em 1em;
+             font-weight: bold; font-size: 1.1em; }
+figure { margin: 1.5em 0; } figure img { max-width: 640px; }
+"""
+
+
+def _html(run: dict, tables: list[RenderedTable], figures) -> str:
+    esc = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>Run {esc(str(run['run_id']))}</title>", f"<style>{CSS}</style></head><body>",
+             f"<h1>Digital trade and regional economic resilience: run {esc(str(run['run_id']))}</h1>"]
+    if run["is_synthetic"]:
+        parts.append(f'<div class="synthetic">{esc(SYNTHETIC_NOTE)}</div>')
+    parts.append('<table class="facts">' + "".join(
+        f"<tr><td><b>{esc(k)}</b></td><td>{esc(v)}</td></tr>" for k, v in _run_facts(run)) + "</table>")
+    for table in tables:
+        head = "".join(f"<th>{esc(c)}</th>" for c in table.frame.columns)
+        body = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>"
+                       for row in table.frame.itertuples(index=False))
+        parts.append(f"<h2>{esc(table.title)}</h2><table><thead><tr>{head}</tr></thead>"
+                     f"<tbody>{body}</tbody></table><p class=\"note\">{esc(table.note)}</p>")
+    parts.append("<h2>Figures</h2>")
+    for _, caption, path in figures:
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        parts.append(f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
+                     f"<figcaption>{esc(caption)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    """Write via a temporary file and rename, so a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
