@@ -10,21 +10,17 @@ draws (O(N) each), the LM tests, and Moran's I with 999 permutations for one yea
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from spatial_factory import inverse_distance_weights, province_weights, random_points, simulate_sdm  # noqa: E402
-
-from estimation.spatial.effects import simulate_effects  # noqa: E402
-from estimation.spatial.lm_tests import lm_tests  # noqa: E402
-from estimation.spatial.moran import global_moran  # noqa: E402
-from estimation.spatial.sdm import fit_error_model, fit_lag_model, log_det  # noqa: E402
-from estimation.spatial.weights import SpatialWeights, real_eigenvalues  # noqa: E402
+from estimation.spatial.effects import simulate_effects
+from estimation.spatial.lm_tests import lm_tests
+from estimation.spatial.moran import global_moran
+from estimation.spatial.sdm import fit_error_model, fit_lag_model
+from estimation.spatial.weights import (SpatialWeights, eigenvalues, inverse_distance, log_det,
+                                        row_standardise)
+from synthetic.spatial import province_weights, random_points, simulate_sdm
 
 BETA = np.array([0.5, -0.2, 0.3, 0.1, -0.1, 0.2])
 THETA = np.array([0.3, 0.1, -0.2, 0.0, 0.1, -0.1])
@@ -41,9 +37,9 @@ def timed(label: str, func, *args, **kwargs):
 
 def bench(n: int, n_periods: int, draws: int, permutations: int) -> None:
     print(f"N = {n}, T = {n_periods} ({n * n_periods} rows)")
-    w = province_weights()[1] if n == 30 else inverse_distance_weights(*random_points(n, seed=1))
+    w = province_weights()[1] if n == 30 else row_standardise(inverse_distance(*random_points(n, seed=1)))
     y, x = simulate_sdm(w, n_periods, 0.4, BETA, THETA, seed=1)
-    eig = timed("eigenvalues (once per W)", real_eigenvalues, w)
+    eig = timed("eigenvalues (once per W)", eigenvalues, w)
     sw = SpatialWeights(name="bench", codes=np.arange(n), matrix=w, eigenvalues=eig)
     rhos = np.linspace(-0.5, 0.9, 100)
     start = time.perf_counter()

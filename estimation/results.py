@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-COEFFICIENT_COLUMNS = ("spec_id", "term", "estimate", "std_error", "t_stat", "p_value", "ci_low",
-                       "ci_high", "nobs", "estimator", "cov_type")
 STAT_COLUMNS = ("spec_id", "stat", "value")
 
 

@@ -62,9 +62,6 @@ ESTIMATORS = {
 SPATIAL_ESTIMATORS = ("sdm", "sar", "sem", "lm_tests", "moran")
 EFFECT_NAMES = ("unit", "time")
 APPROACHES = ("lee_yu", "demeaned")
-RECORD_FIELDS = ("spec_id", "estimator", "dependent", "regressors", "controls", "effects",
-                 "sample", "cov_type", "lag", "interaction", "centre", "endogenous",
-                 "instruments", "censoring", "mediator", "weights", "approach")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Estimate a list of specifications on a panel: one :class:`~estimation.results.Result` each.
 
 ``estimate_specs(panel, specs, weights=..., unit=..., time=...)`` dispatches every spec to its
-estimator (:data:`FITTERS`), in the order given, and returns the results; ``tidy_results``
-turns them into the rows of the results tables. Conventions written there: ``r2``/``adj_r2``
+estimator (:data:`FITTERS`), in the order given, and returns the results;
+:func:`estimation.results.concat_tidy` turns them into the rows of the results tables. Conventions written there: ``r2``/``adj_r2``
 are the LSDV R^2 (fixed-effect dummies included, as Stata's ``areg``/``reghdfe`` report),
 adj_r2 = 1 - (1 - r2)(N - 1)/(N - K_all); ``r2_within`` is the within R^2. FE-2SLS rows carry
 no ``const``; time dummies of the Tobit are estimated but not written.
@@ -29,7 +29,7 @@ from estimation.hausman import hausman_fe_re
 from estimation.iv import fit_fe_2sls
 from estimation.linear import fit_ols
 from estimation.mediation import mediation_analysis
-from estimation.results import Result, concat_tidy
+from estimation.results import Result
 from estimation.specs import Spec
 from estimation.spatial.models import (SpatialModelResult, fit_lm_tests, fit_moran,
                                        fit_spatial_model, model_choice_tests)
@@ -82,11 +82,6 @@ def estimate_specs(panel: pd.DataFrame, specs: Sequence[Spec], *, unit: str, tim
         log.info("estimated %s in %.3f s", spec.spec_id, elapsed)
     _add_model_choice_tests(specs, results)
     return results
-
-
-def tidy_results(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
-    """Rows of the results tables (``coefficients``, ``model_stats``, ...) of all results."""
-    return concat_tidy(results)
 
 
 def _matrix(weights: Mapping[str, SpatialWeights] | None, spec: Spec) -> SpatialWeights:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 

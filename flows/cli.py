@@ -52,7 +52,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from synthetic.sample import SampleSpec, write_sample
+    from synthetic.dgp import SampleSpec
+    from synthetic.sample import write_sample
 
     spec = SampleSpec(seed=args.seed, units=args.units, first_year=args.first_year, last_year=args.last_year)
     written = write_sample(Path(args.out_dir), spec, next_vintage_dir=args.next_vintage_dir)

@@ -25,14 +25,15 @@ import pandas as pd
 from estimation.design import validate_panel
 from estimation.spatial.weights import SpatialWeights
 from estimation.specs import Spec
-from estimation.suite import estimate_specs, tidy_results
+from estimation.results import concat_tidy
+from estimation.suite import estimate_specs
 from warehouse import results_store, runs
 from warehouse.errors import ResilienceError
 from warehouse.seeds import seed_rows
 
 log = logging.getLogger(__name__)
 
-#: Key columns of marts.analysis_panel (DESIGN contract).
+#: Key columns of marts.analysis_panel (docs/DESIGN.md contract).
 UNIT, TIME = "unit_code", "year"
 INPUT_RELATIONS = ("marts.analysis_panel", "marts.spatial_weights", "ref.specs", "ref.analysis_variables")
 
@@ -98,7 +99,7 @@ def estimate(inputs: EstimationInputs, *, replications: int = 1000, seed: int = 
     results = estimate_specs(inputs.panel, inputs.specs, unit=UNIT, time=TIME,
                              weights=inputs.weights, replications=replications, seed=seed,
                              timings=timings)
-    return tidy_results(results)
+    return concat_tidy(results)
 
 
 def estimate_and_publish(warehouse: str | Path, replications: int = 1000, seed: int = 12345) -> str:

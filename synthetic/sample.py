@@ -25,9 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# simulate and its spec live in synthetic.dgp; the public names stay importable from here
-from synthetic.dgp import (_CONS_CATEGORIES, DEFAULT_SEED, UNIT_COUNTS, SampleSpec, Simulation,
-                           generate_panel, generate_units, simulate)
+from synthetic.dgp import _CONS_CATEGORIES, SampleSpec, Simulation, simulate
 from warehouse.seeds import seed_rows
 
 # How each series is written: reported unit (a known variant where it differs from the

@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from synthetic.sample import SampleSpec, simulate
+from synthetic.dgp import SampleSpec, simulate
 from warehouse.seeds import seed_rows
 
 RAW_DDL = """

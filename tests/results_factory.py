@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from estimation.design import interaction_name, lag_name
+from estimation.design import lag_name
 from estimation.specs import Spec
 from flows.pipeline import seed_specs
 from warehouse.dbt_runner import dbt_build

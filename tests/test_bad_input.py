@@ -1,4 +1,4 @@
-"""Every bad-input case of issue 2 item 6: a clear error naming file, line and reason, and a
+"""Every bad-input case of the loader: a clear error naming file, line and reason, and a
 warehouse left exactly as it was (or not created at all).
 
 Each test loads a good batch first, then a landing folder holding the good files (already

@@ -22,7 +22,6 @@ from warehouse.seeds import seed_frame
 
 SPECS = pipeline.seed_specs()
 SPEC_IDS = {s.spec_id for s in SPECS}
-REGRESSION_IDS = {s.spec_id for s in SPECS if s.estimator not in SPATIAL_ESTIMATORS}
 
 
 def inputs_for(panel: pd.DataFrame, specs=SPECS, seed: int = 0) -> pipeline.EstimationInputs:

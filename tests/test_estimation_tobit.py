@@ -8,7 +8,6 @@ from scipy import integrate, stats
 
 from estimation.design import Design
 from estimation.specs import Spec
-from estimation.specs import Spec
 from estimation.tobit import TobitData, fit_tobit_re, re_loglike
 
 SPEC = Spec("tobit", "y", ("x",), controls=(), effects=(), estimator="tobit_re",

@@ -93,11 +93,23 @@ def test_no_synthetic_note_for_a_real_vintage(warehouse, tmp_path):
     assert 'class="synthetic"' not in page
 
 
-def test_report_of_a_given_run(warehouse, tmp_path):
+def test_report_of_a_given_run_is_that_runs_figures_included(warehouse, latest_report, tmp_path):
     paths = write_report(warehouse, tmp_path, run_id=OLD_RUN)
     page = paths[1].read_text(encoding="utf-8")
     assert f"run {OLD_RUN}" in page and "synthetic sample 2013-2021" in page
     assert "<td>DT</td><td>0.450**</td>" in page  # the old run's baseline_pooled dt
+    # the figures are drawn from each run's own Moran coordinates, which differ between runs
+    latest_figures = latest_report[1][2:]
+    for old, new in zip(paths[2:], latest_figures):
+        assert old.name == new.name and old.read_bytes() != new.read_bytes()
+
+
+def test_default_report_folder_is_next_to_the_warehouse_as_the_refresh_writes_it(warehouse, tmp_path):
+    copy = tmp_path / "wh" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
+    paths = write_report(copy)
+    assert paths[0] == tmp_path / "wh" / "reports" / NEW_RUN / "report.md"
 
 
 def test_unknown_run_is_a_clear_error(warehouse, tmp_path):

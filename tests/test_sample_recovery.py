@@ -20,7 +20,7 @@ from flows.pipeline import estimate, load_inputs
 from warehouse.dbt_runner import dbt_build
 from warehouse.loader import load_landing
 from warehouse.paths import SAMPLE_BASE_DIR
-from synthetic.sample import SampleSpec, simulate
+from synthetic.dgp import SampleSpec, simulate
 
 
 @pytest.fixture(scope="module")

@@ -14,23 +14,19 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from warehouse.paths import SAMPLE_BASE_DIR, SAMPLE_NEXT_VINTAGE_DIR, SEEDS_DIR
-from synthetic.sample import (REVISIONS, SampleSpec, generate_panel, generate_units,
-                                 simulate, write_sample)
+from warehouse.paths import SAMPLE_BASE_DIR, SAMPLE_NEXT_VINTAGE_DIR
+from warehouse.seeds import seed_rows
+from synthetic.dgp import SampleSpec, generate_panel, generate_units, simulate
+from synthetic.sample import REVISIONS, write_sample
 
 MISSING = {"", "…", "...", "-", "—"}
 STUDY_YEARS = list(range(2013, 2022))
 
 
-def _seed(name):
-    with open(SEEDS_DIR / name, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-INDICATORS = {r["name_zh"]: r for r in _seed("indicators.csv")}
-CODES = {r["code"]: r for r in _seed("indicators.csv")}
-PROVINCES = {r["name_zh"]: int(r["province_code"]) for r in _seed("provinces.csv")}
-FACTORS = {(r["unit"], r["canonical_unit"]): float(r["factor"]) for r in _seed("units.csv")}
+INDICATORS = {r["name_zh"]: r for r in seed_rows("indicators")}
+CODES = {r["code"]: r for r in seed_rows("indicators")}
+PROVINCES = {r["name_zh"]: int(r["province_code"]) for r in seed_rows("provinces")}
+FACTORS = {(r["unit"], r["canonical_unit"]): float(r["factor"]) for r in seed_rows("units")}
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -184,14 +180,14 @@ def test_magnitudes_are_plausible(base):
     gdppc = w.gdp * 1e8 / (w.population * 1e4)
     assert np.allclose(gdppc[w.gdp_per_capita.notna()], w.gdp_per_capita.dropna(), atol=1.0)
     # east-west gradient: eastern provinces richer and more digital
-    region = {int(r["province_code"]): r["region"] for r in _seed("provinces.csv")}
+    region = {int(r["province_code"]): r["region"] for r in seed_rows("provinces")}
     by_region = w.xs(2021, level="year").groupby(lambda c: region[c])
     assert by_region.gdp_per_capita.mean()["east"] > by_region.gdp_per_capita.mean()["west"]
     assert by_region.broadband_ports.mean()["east"] > by_region.broadband_ports.mean()["west"]
 
 
 def _inverse_distance_weights(codes):
-    prov = {int(r["province_code"]): r for r in _seed("provinces.csv")}
+    prov = {int(r["province_code"]): r for r in seed_rows("provinces")}
     lat = np.radians([float(prov[c]["capital_lat"]) for c in codes])
     lon = np.radians([float(prov[c]["capital_lon"]) for c in codes])
     a = (np.sin((lat[:, None] - lat[None, :]) / 2) ** 2

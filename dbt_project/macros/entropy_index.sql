@@ -1,5 +1,5 @@
 {#-
-  Entropy weight method (paper eqs. 4-10; METHODS.md "Entropy weights, pooled panel"),
+  Entropy weight method (paper eqs. 4-10; docs/METHODS.md "Entropy weights, pooled panel"),
   written once and used for both composite indices (ER and DT).
 
   Input: `relation` with columns index, dimension, indicator, direction

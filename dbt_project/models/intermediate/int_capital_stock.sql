@@ -1,5 +1,5 @@
 -- Real output, real investment and capital stock per study unit-year (inputs of RM,
--- paper eqs. 12-15; METHODS.md "Resource misallocation").
+-- paper eqs. 12-15; docs/METHODS.md "Resource misallocation").
 --   base year b = first panel year; prices of year b.
 --   real GDP:   Y_t = GDP_b * prod_{s=b+1..t} (gdp_index_s / 100)     (volume index, previous year = 100)
 --   deflator:   P_t = prod_{s=b+1..t} (fai_price_index_s / 100), P_b = 1

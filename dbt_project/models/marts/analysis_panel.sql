@@ -1,5 +1,5 @@
 {{ config(contract={'enforced': true}) }}
--- The estimation input (DESIGN contract): one row per study unit-year.
+-- The estimation input (docs/DESIGN.md contract): one row per study unit-year.
 select
     cast(v.unit_code as integer) as unit_code,
     cast(u.unit_name as varchar) as unit_name,

@@ -1,5 +1,5 @@
 {{ config(contract={'enforced': true}) }}
--- The spatial weight matrices over the study units (DESIGN contract): the non-zero weights
+-- The spatial weight matrices over the study units (docs/DESIGN.md contract): the non-zero weights
 -- only, zero diagonal, each row standardised to sum 1. Which matrices, by which formula:
 -- seed weight_matrices (int_spatial_weights). Province studies keep province_code_i/_j.
 select
