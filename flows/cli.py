@@ -101,6 +101,16 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_multiverse(args: argparse.Namespace) -> int:
+    from flows.multiverse import main_summary_lines, multiverse
+
+    summary = multiverse(warehouse=str(warehouse_path(args.warehouse)), max_specs=args.max_specs,
+                         seed=args.seed, replications=args.replications, task_runner=args.task_runner,
+                         dask_address=args.dask_address, n_workers=args.workers)
+    print("\n".join(main_summary_lines(summary)))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from flows.report import write_report
 
@@ -176,6 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=12345)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_refresh)
+
+    p = sub.add_parser("multiverse", help="specification curve around the baseline, fanned out over Dask")
+    p.add_argument("--task-runner", choices=["dask", "thread"], default="dask",
+                   help="dask (default: a temporary LocalCluster, or --dask-address) or thread (this process)")
+    p.add_argument("--dask-address", default=None, help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--workers", type=int, default=None,
+                   help="LocalCluster worker processes or threads (default: one per core)")
+    p.add_argument("--max-specs", type=int, default=None,
+                   help="a reproducible sample of N cells (seeded by --seed), always with the baseline cell")
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--replications", type=int, default=200, help="effect draws of an SDM cell")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_multiverse)
 
     p = sub.add_parser("moran-plot", help="Moran scatter plot of any variable, year and matrix (PNG)")
     p.add_argument("--variable", default="er", help="an analysis_panel column, e.g. er, dt, isu")

@@ -1,6 +1,7 @@
-"""Serve the deployment ``annual-refresh/annual``: ``python -m flows.deployment``.
+"""Serve the deployments ``annual-refresh/annual`` and ``multiverse/on-demand``:
+``python -m flows.deployment``.
 
-Registers the deployment with the Prefect server at ``PREFECT_API_URL`` and runs its runs in
+Registers the deployments with the Prefect server at ``PREFECT_API_URL`` and runs their runs in
 this process until interrupted. Default parameters come from the environment so that a
 served deployment can be pointed at other folders without code changes:
 
@@ -13,6 +14,11 @@ served deployment can be pointed at other folders without code changes:
 
 Any of them can be overridden per run: ``prefect deployment run 'annual-refresh/annual'
 --param replications=200``.
+
+``multiverse/on-demand`` has no schedule; its defaults: the same warehouse, ``dask_address``
+from ``RESILIENCE_DASK_ADDRESS`` (default: a temporary LocalCluster), ``max_specs`` from
+``RESILIENCE_MAX_SPECS`` (default: every cell) and the seed; e.g. ``prefect deployment run
+'multiverse/on-demand' --param dask_address=tcp://10.0.0.5:8786 --param max_specs=500``.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from typing import Any
 from warehouse.paths import SAMPLE_BASE_DIR, warehouse_path
 
 DEPLOYMENT_NAME = "annual"
+MULTIVERSE_DEPLOYMENT_NAME = "on-demand"
 DEFAULT_CRON = "0 6 1 7 *"
 
 
@@ -41,27 +48,47 @@ def default_parameters(env: dict[str, str] | None = None) -> dict[str, Any]:
     return params
 
 
-def serve(cron: str | None = None, limit: int = 1) -> None:
-    """Serve ``annual-refresh/annual`` on an annual cron schedule (blocks until interrupted).
+def multiverse_parameters(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The defaults of ``multiverse/on-demand``, read from ``RESILIENCE_*`` variables."""
+    env = dict(os.environ if env is None else env)
+    return {"warehouse": str(warehouse_path(env.get("RESILIENCE_WAREHOUSE"))),
+            "dask_address": env.get("RESILIENCE_DASK_ADDRESS") or None,
+            "max_specs": int(env["RESILIENCE_MAX_SPECS"]) if env.get("RESILIENCE_MAX_SPECS") else None,
+            "seed": int(env.get("RESILIENCE_SEED", "12345"))}
 
-    ``limit=1``: this process runs one refresh at a time; a run triggered meanwhile waits in
-    the queue instead of being refused by the refresh lock.
-    """
+
+def deployments(cron: str | None = None) -> list:
+    """``annual-refresh/annual`` (annual cron) and ``multiverse/on-demand`` (no schedule)."""
     from prefect.types.entrypoint import EntrypointType
 
     from flows.annual_refresh import annual_refresh
+    from flows.multiverse import multiverse
 
-    annual_refresh.serve(
-        name=DEPLOYMENT_NAME,
-        cron=cron or os.environ.get("RESILIENCE_CRON", DEFAULT_CRON),
-        parameters=default_parameters(),
-        description="Annual refresh: load landing extracts, rebuild, re-estimate, publish a run, report.",
-        tags=["resilience"],
-        limit=limit,
-        # runs start in a fresh process that imports ``flows.annual_refresh`` by module name,
-        # so serving works from any working directory (the package is installed)
-        entrypoint_type=EntrypointType.MODULE_PATH,
-    )
+    # runs start in a fresh process that imports the flow's module by name, so serving works
+    # from any working directory (the package is installed)
+    return [
+        annual_refresh.to_deployment(
+            name=DEPLOYMENT_NAME, cron=cron or os.environ.get("RESILIENCE_CRON", DEFAULT_CRON),
+            parameters=default_parameters(), tags=["resilience"],
+            description="Annual refresh: load landing extracts, rebuild, re-estimate, publish a run, report.",
+            entrypoint_type=EntrypointType.MODULE_PATH),
+        multiverse.to_deployment(
+            name=MULTIVERSE_DEPLOYMENT_NAME, parameters=multiverse_parameters(), tags=["resilience"],
+            description="Specification curve around the baseline, fanned out over Dask; published "
+                        "as a run of kind multiverse.",
+            entrypoint_type=EntrypointType.MODULE_PATH),
+    ]
+
+
+def serve(cron: str | None = None, limit: int = 1) -> None:
+    """Serve both deployments (blocks until interrupted).
+
+    ``limit=1``: this process runs one flow run at a time; a run triggered meanwhile waits in
+    the queue instead of being refused by the refresh lock (both take it).
+    """
+    from prefect import serve as serve_deployments
+
+    serve_deployments(*deployments(cron), limit=limit)
 
 
 def main(argv: list[str] | None = None) -> None:

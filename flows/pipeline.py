@@ -52,11 +52,17 @@ class EstimationInputs:
     variables: list[str]  # the numeric analysis variables (checked before estimating)
 
 
-def parse_specs(spec_records: list[dict], variable_records: list[dict]) -> list[Spec]:
-    """Specs from the rows of the seeds ``specs`` and ``analysis_variables``, in seed order;
-    ``controls = all`` means the variables of role ``control`` in order of ``term_order``."""
+def control_variables(variable_records: list[dict]) -> list[str]:
+    """What ``controls = all`` means: the variables of role ``control`` of the seed
+    ``analysis_variables``, in order of ``term_order``."""
     variables = sorted(variable_records, key=lambda r: (int(r["term_order"]), r["variable"]))
-    controls = [r["variable"] for r in variables if r["role"] == "control"]
+    return [r["variable"] for r in variables if r["role"] == "control"]
+
+
+def parse_specs(spec_records: list[dict], variable_records: list[dict]) -> list[Spec]:
+    """Specs from the rows of the seeds ``specs`` and ``analysis_variables``, in seed order
+    (``controls = all``: :func:`control_variables`)."""
+    controls = control_variables(variable_records)
     return [Spec.from_record(r, controls) for r in spec_records]
 
 

@@ -64,3 +64,66 @@ def moran_scatter_of_panel(inputs, variable: str, year: int, matrix: str, path) 
     z, lag = scatter_coordinates(values, sw)
     moran_i = global_moran(values, sw, permutations=0)["moran_i"]
     return moran_scatter(z, lag, names, moran_i, variable, year, matrix, path)
+
+
+SIGNIFICANCE_COLOURS = {"significant positive": "#2471a3", "not significant": "#909497",
+                        "significant negative": "#c0392b"}
+
+
+def specification_curve(curve, indicators, path, title: str = "Specification curve") -> Path:
+    """The two-panel specification curve (Simonsohn, Simmons & Nelson 2020), as a PNG.
+
+    ``curve``: the estimated cells in rank order, columns ``estimate``, ``ci_low``, ``ci_high``,
+    ``significance`` (keys of :data:`SIGNIFICANCE_COLOURS`) and ``is_baseline``. ``indicators``:
+    booleans, one row per cell in the same order, one column per choice, a ``(dimension,
+    option)`` MultiIndex in the order to draw top to bottom. Above: the ranked estimates with
+    their 95% intervals, coloured by significance at 5%, the baseline cell marked; below, for
+    every cell, which option of each dimension it uses.
+    """
+    n = len(curve)
+    x = np.arange(1, n + 1)
+    rows = list(indicators.columns)
+    height = 3.2 + 0.17 * len(rows)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, height), dpi=150, sharex=True,
+                                      gridspec_kw={"height_ratios": [3.0, max(0.17 * len(rows), 1.0)]})
+    colours = [SIGNIFICANCE_COLOURS.get(s, "#909497") for s in curve["significance"]]
+    top.vlines(x, curve["ci_low"], curve["ci_high"], colors=colours, lw=0.8 if n <= 400 else 0.3,
+               alpha=0.35, rasterized=n > 400)
+    top.scatter(x, curve["estimate"], c=colours, s=8 if n <= 400 else 1.5, zorder=3, rasterized=n > 400)
+    base = np.flatnonzero(curve["is_baseline"].to_numpy())
+    if len(base):
+        top.scatter(x[base], curve["estimate"].to_numpy()[base], marker="D", s=40, facecolors="none",
+                    edgecolors="black", zorder=4, label="baseline specification")
+        top.axvline(x[base[0]], color="black", lw=0.6, ls=":")
+    top.axhline(0, color="grey", lw=0.8)
+    top.axhline(float(np.median(curve["estimate"])), color="black", lw=0.8, ls="--",
+                label=f"median {np.median(curve['estimate']):.3f}")
+    for label, colour in SIGNIFICANCE_COLOURS.items():
+        top.scatter([], [], c=colour, s=12, label=label + " (5%)" if label != "not significant" else label)
+    # Weak-instrument 2SLS cells in small subsamples have intervals many times wider than the
+    # spread of the estimates: the axis follows the estimates (and 0), intervals are cut at it.
+    lo, hi = min(curve["estimate"].min(), 0.0), max(curve["estimate"].max(), 0.0)
+    pad = 0.08 * (hi - lo or 1.0)
+    top.set_ylim(lo - pad, hi + pad)
+    top.set_ylabel("estimate (95% interval, cut at the axis)")
+    top.set_title(title)
+    top.legend(loc="upper left", fontsize=7, framealpha=0.7)
+
+    marks = indicators.to_numpy(dtype=bool).T  # rows x cells
+    image = np.where(marks, 1.0, np.nan)
+    bottom.imshow(image, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=1.2,
+                  extent=(0.5, n + 0.5, len(rows) - 0.5, -0.5))
+    bottom.set_yticks(range(len(rows)))
+    bottom.set_yticklabels([f"{d}: {o}" for d, o in rows], fontsize=6)
+    dimensions = [d for d, _ in rows]
+    for i in range(1, len(rows)):
+        if dimensions[i] != dimensions[i - 1]:
+            bottom.axhline(i - 0.5, color="grey", lw=0.5)
+    bottom.set_xlim(0.5, n + 0.5)
+    bottom.set_xlabel(f"specification (ranked by estimate; {n} estimated)")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path

@@ -7,6 +7,8 @@ is formatted in SQL (``marts.fct_result_cells``), so the report and an analyst's
 same cells. Figures 1-4 are Moran scatter plots of ER and DT in 2015 and 2020 under the
 geographic matrix, drawn from the run's own ``results.moran_quadrants`` and ``results.moran``
 (:func:`flows.plots.moran_scatter`), so a report of an older run shows that run's figures.
+When a specification curve (flow ``multiverse``) was computed around the run's published
+baseline, the latest one is drawn too (:func:`flows.plots.specification_curve`).
 
 The HTML file is self-contained (inline CSS, figures embedded as base64 PNG); the Markdown
 file links the PNG files next to it.
@@ -25,7 +27,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flows.plots import moran_scatter
+from estimation.multiverse import CONTROL_SUBSETS, parse_sets
+from flows.plots import moran_scatter, specification_curve
 from warehouse.errors import ResilienceError
 from warehouse.paths import reports_root
 
@@ -47,7 +50,8 @@ class RenderedTable:
 
 
 def write_report(warehouse: Path, out_dir: Path | None = None, run_id: str | None = None) -> list[Path]:
-    """Write ``report.md``, ``report.html`` and ``figures/figure{1-4}_*.png`` to ``out_dir``
+    """Write ``report.md``, ``report.html`` and ``figures/figure{1-4}_*.png`` (and
+    ``figures/specification_curve.png`` when the run has a specification curve) to ``out_dir``
     (default ``reports/<run_id>`` next to the warehouse, as the refresh does).
 
     ``run_id`` defaults to the latest successful run (``marts.dim_result_runs.is_latest``).
@@ -61,9 +65,10 @@ def write_report(warehouse: Path, out_dir: Path | None = None, run_id: str | Non
         specs = con.sql("select * from ref.report_tables order by rowid").df()
         tables = [_render_table(con, spec, run["run_id"]) for spec in specs.itertuples(index=False)]
         scatter = _figure_data(con, run["run_id"])
+        curve = _curve_data(con, run["run_id"])
     out_dir = Path(out_dir) if out_dir is not None else reports_root(warehouse) / str(run["run_id"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = _draw_figures(scatter, out_dir / "figures")
+    figures = _draw_figures(scatter, out_dir / "figures") + _draw_curve(curve, out_dir / "figures")
     md_path = _write_atomic(out_dir / "report.md", _markdown(run, tables, figures, out_dir))
     html_path = _write_atomic(out_dir / "report.html", _html(run, tables, figures))
     return [md_path, html_path, *(path for _, _, path in figures)]
@@ -141,6 +146,49 @@ def _draw_figures(scatter: dict, fig_dir: Path) -> list[tuple[int, str, Path]]:
                    f"({FIGURE_MATRIX} distance matrix)")
         drawn.append((number, caption, path))
     return drawn
+
+
+def _curve_data(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
+    """The latest specification curve computed around this run's published baseline
+    (``marts.rpt_specification_curve``), with one indicator column per option (per control
+    for the controls subsets) in the order of the seed ``multiverse_choices``; None if none."""
+    present = {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                         "where table_schema = 'marts'").fetchall()}
+    if "rpt_specification_curve_summary" not in present:
+        return None
+    summary = con.execute("select * from marts.rpt_specification_curve_summary where estimates_run_id = ? "
+                          "order by finished_at desc, run_id desc limit 1", [run_id]).df()
+    if summary.empty:
+        return None
+    summary = summary.iloc[0].to_dict()
+    cells = con.execute("select * from marts.rpt_specification_curve where run_id = ? and status = 'estimated' "
+                        "order by rank", [summary["run_id"]]).df()
+    choices = con.execute("select * from ref.multiverse_choices order by rowid").df().fillna("")
+    labels = dict(con.execute("select variable, label from ref.analysis_variables order by term_order").fetchall())
+    columns = {}
+    for row in choices.itertuples(index=False):
+        if dict(parse_sets(row.sets)).get("controls", "").lower() == CONTROL_SUBSETS:
+            included = cells[row.dimension].str.split("+")
+            present = {c for parts in included for c in parts}
+            for control in [v for v in labels if v in present]:
+                columns[row.dimension, labels.get(control, control)] = included.map(lambda p, c=control: c in p)
+        elif (cells[row.dimension] == row.option).any():
+            columns[row.dimension, row.label or row.option] = cells[row.dimension] == row.option
+    indicators = pd.DataFrame(columns, index=cells.index)
+    return {"summary": summary, "cells": cells, "indicators": indicators}
+
+
+def _draw_curve(curve: dict | None, fig_dir: Path) -> list[tuple[str, str, Path]]:
+    if curve is None or curve["cells"].empty:
+        return []
+    s = curve["summary"]
+    path = specification_curve(curve["cells"], curve["indicators"], fig_dir / "specification_curve.png",
+                               title=f"Specification curve of DT on ER (multiverse run {s['run_id']})")
+    caption = (f"Specification curve (multiverse run {s['run_id']}): {int(s['cells'])} specifications, "
+               f"{int(s['failed'])} could not be estimated; of the estimated, {s['share_positive']:.0%} "
+               f"positive, {s['share_significant']:.0%} significant at 5%, median {s['median_estimate']:.3f}; "
+               f"baseline {s['baseline_estimate']:.3f} (rank {s['baseline_rank']} of {int(s['estimated'])})")
+    return [("curve", caption, path)]
 
 
 def _run_facts(run: dict) -> list[tuple[str, str]]:

@@ -41,6 +41,16 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "std_error": "DOUBLE", "p_value": "DOUBLE", "draws": "INTEGER",
     },
     "spatial_profile": {"spec_id": "VARCHAR", "rho": "DOUBLE", "log_likelihood": "DOUBLE"},
+    # The specification curve (flows.multiverse): one row per cell, its option of each choice
+    # dimension of the seed multiverse_choices (one column each, between spec_key and
+    # is_baseline), its focal estimate, or its error when it could not be estimated.
+    "multiverse": {
+        "spec_key": "VARCHAR", "index": "VARCHAR", "controls": "VARCHAR", "effects": "VARCHAR",
+        "covariance": "VARCHAR", "sample": "VARCHAR", "lag": "VARCHAR", "model": "VARCHAR",
+        "is_baseline": "BOOLEAN", "term": "VARCHAR", "quantity": "VARCHAR", "estimate": "DOUBLE",
+        "std_error": "DOUBLE", "p_value": "DOUBLE", "ci_low": "DOUBLE", "ci_high": "DOUBLE",
+        "nobs": "INTEGER", "error": "VARCHAR",
+    },
 }
 
 RUNS_COLUMNS: dict[str, str] = {
@@ -48,6 +58,9 @@ RUNS_COLUMNS: dict[str, str] = {
     "finished_at": "TIMESTAMP", "status": "VARCHAR", "vintage": "VARCHAR",
     "latest_year": "INTEGER", "files": "VARCHAR", "code_version": "VARCHAR",
     "parameters": "VARCHAR", "error": "VARCHAR",
+    # 'estimates' (a refresh or `resilience estimate`: the paper's tables) or 'multiverse'
+    # (a specification curve, results.multiverse only).
+    "kind": "VARCHAR DEFAULT 'estimates'",
 }
 
 
@@ -61,13 +74,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS results")
     cols = ", ".join(f'"{c}" {t}' for c, t in RUNS_COLUMNS.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS results.runs ({cols})")
+    for column, kind in RUNS_COLUMNS.items():
+        if column not in _columns(con, "runs"):
+            con.execute(f'ALTER TABLE results.runs ADD COLUMN "{column}" {kind}')
     for table, columns in RESULT_TABLES.items():
         wanted = {"run_id": "VARCHAR", **columns}
         cols = ", ".join(f'"{c}" {t}' for c, t in wanted.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS results.{table} ({cols})")
-        present = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'results' "
-            "and table_name = ?", [table]).fetchall()}
+        present = _columns(con, table)
         for old, new in RENAMED_COLUMNS.get(table, {}).items():
             if old in present and new not in present:
                 con.execute(f'ALTER TABLE results.{table} RENAME COLUMN "{old}" TO "{new}"')
@@ -75,6 +89,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         for column, kind in wanted.items():
             if column not in present:
                 con.execute(f'ALTER TABLE results.{table} ADD COLUMN "{column}" {kind}')
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'results' "
+        "and table_name = ?", [table]).fetchall()}
 
 
 def write_results(

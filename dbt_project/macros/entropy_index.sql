@@ -14,7 +14,8 @@
       w_j   = g_j / sum_j g_j                              (eq. 9)
       index_r = sum_j w_j x'_rj                            (eq. 10; the shift s is not added here,
                                                             so the index stays within [0, 1])
-  Vars:
+  Vars (each can be overridden for one call by the same key in `settings`, a dict; the
+  specification curve's index variants are built that way, see models/marts/fct_index_variants.sql):
     entropy_mode: 'pooled' (default) or 'per_year'.
     entropy_shift: s above, default 0 (off).
     entropy_base_years: [y0, y1] (default null): min/max bounds, n and weights come from the
@@ -24,10 +25,11 @@
   Output: one row per input row with x_std, bounds, n, e_j, g_j, w_j and weight_scope
   ('pooled' or the year).
 -#}
-{% macro entropy_index(relation, index_name) %}
-{%- set mode = var('entropy_mode', 'pooled') -%}
-{%- set shift = var('entropy_shift', 0) | float -%}
-{%- set base = entropy_base_window() -%}
+{% macro entropy_index(relation, index_name, settings={}) %}
+{%- set mode = settings['entropy_mode'] if 'entropy_mode' in settings else var('entropy_mode', 'pooled') -%}
+{%- set shift = (settings['entropy_shift'] if 'entropy_shift' in settings else var('entropy_shift', 0)) | float -%}
+{%- set base = parse_entropy_base_window(settings['entropy_base_years'] if 'entropy_base_years' in settings
+                                         else var('entropy_base_years', none)) -%}
 {%- if mode not in ('pooled', 'per_year') -%}
     {{ exceptions.raise_compiler_error("var entropy_mode must be 'pooled' or 'per_year', got '" ~ mode ~ "'") }}
 {%- endif -%}
@@ -91,10 +93,14 @@ join weights as w on w.indicator = s.indicator and w.weight_scope = s.weight_sco
 )
 {% endmacro %}
 
-{#- The var entropy_base_years as none or a [first, last] pair of ints. Accepts a list or a
-    string such as "[2013, 2021]" or "2013,2021" (the CLI passes --var values as strings). -#}
+{#- The var entropy_base_years as none or a [first, last] pair of ints. -#}
 {% macro entropy_base_window() %}
-{%- set raw = var('entropy_base_years', none) -%}
+{{ return(parse_entropy_base_window(var('entropy_base_years', none))) }}
+{% endmacro %}
+
+{#- A base window as none or a [first, last] pair of ints. Accepts a list or a string such as
+    "[2013, 2021]" or "2013,2021" (the CLI passes --var values as strings). -#}
+{% macro parse_entropy_base_window(raw) %}
 {%- if raw is none or raw == '' or raw == 'none' or raw == 'null' -%}{{ return(none) }}{%- endif -%}
 {%- if raw is string -%}
     {%- set raw = raw.replace('[', '').replace(']', '').split(',') -%}

@@ -1,8 +1,9 @@
 -- Every model of this folder is a view (dbt_project.yml): is_latest and the paper tables follow results.*
 -- the moment a run is published, even before the next dbt build.
 -- The run registry with the flags every results mart filters on.
--- "Latest" = the succeeded run that finished last (ties: started last, then run_id), so a
--- run that is still running or failed never becomes the default.
+-- "Latest" = the succeeded estimates run that finished last (ties: started last, then run_id),
+-- so a run that is still running or failed, or a specification curve (kind 'multiverse', which
+-- has no paper tables), never becomes the default.
 with runs as (
     select * from {{ source('results', 'runs') }}
 ),
@@ -13,7 +14,7 @@ succeeded as (
         row_number() over (order by finished_at, started_at, run_id) as success_seq,
         count(*) over () as successes
     from runs
-    where status = 'succeeded'
+    where status = 'succeeded' and coalesce(kind, 'estimates') = 'estimates'
 )
 
 select
@@ -28,6 +29,7 @@ select
     runs.code_version,
     runs.parameters,
     runs.error,
+    coalesce(runs.kind, 'estimates') as kind,
     succeeded.success_seq,
     coalesce(succeeded.success_seq = succeeded.successes, false) as is_latest,
     coalesce(runs.vintage ilike '%synthetic%', false) as is_synthetic
