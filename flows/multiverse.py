@@ -364,7 +364,7 @@ def summarise(run_id: str, warehouse: Path, frame: pd.DataFrame, design: Multive
             "share_positive": float((estimated["estimate"] > 0).mean()) if len(estimated) else None,
             "share_significant": float((estimated["p_value"] < 0.05).mean()) if len(estimated) else None,
             "median_estimate": float(estimated["estimate"].median()) if len(estimated) else None,
-            "baseline_key": baseline["spec_key"], "baseline_estimate": baseline["estimate"],
+            "baseline_key": baseline["spec_key"], "baseline_estimate": float(baseline["estimate"]),
             "estimates_run_id": design.estimates_run_id, "published_baseline": design.published_baseline}
 
 

@@ -1,5 +1,6 @@
-"""End to end through a real Prefect server: serve ``annual-refresh/annual``, trigger it with the
-``prefect deployment run`` CLI, wait for Completed, check the warehouse for the new run.
+"""End to end through a real Prefect server: serve ``annual-refresh/annual`` and
+``multiverse/on-demand``, trigger them with the ``prefect deployment run`` CLI, wait for
+Completed, check the warehouse for the new runs.
 
 The test starts its own server (temporary PREFECT_HOME, a free loopback port) and kills the
 server and the serve process whatever happens. Prefect 3.9 takes 11-25 s to start a server on
@@ -101,8 +102,11 @@ def serve_command(setup: str = "") -> list[str]:
     return [sys.executable, "-c", f"{setup}\nfrom flows.deployment import main\nmain()"]
 
 
-def run_served_deployment(prefect_env, tmp_path, landing: Path, warehouse: Path, params: dict, setup: str = ""):
-    """Serve, trigger through the CLI, wait for a terminal state; return (flow_run_id, state, logs)."""
+def run_served_deployment(prefect_env, tmp_path, landing: Path, warehouse: Path, params: dict, setup: str = "",
+                          then: tuple[str, dict] | None = None):
+    """Serve, trigger through the CLI, wait for a terminal state; return (flow_run_id, state, logs).
+    ``then`` = (deployment, params): a second deployment triggered in the same serve process
+    afterwards; its (flow_run_id, state) are then appended to the returned tuple."""
     api = prefect_env["PREFECT_API_URL"]
     env = {**prefect_env, "RESILIENCE_LANDING_DIR": str(landing), "RESILIENCE_WAREHOUSE": str(warehouse),
            "RESILIENCE_REPLICATIONS": "50"}
@@ -118,25 +122,32 @@ def run_served_deployment(prefect_env, tmp_path, landing: Path, warehouse: Path,
         assert deployment["schedules"][0]["schedule"]["cron"] == "0 6 1 7 *"
         assert deployment["parameters"]["landing_dir"] == str(landing)
 
-        cli = [PREFECT, "deployment", "run", "annual-refresh/annual"]
-        for key, value in params.items():
-            cli += ["--param", f"{key}={json.dumps(value)}"]
-        triggered = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
-        assert triggered.returncode == 0, triggered.stdout + triggered.stderr
-        flow_run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", triggered.stdout).group(1)
+        def trigger(name: str, parameters: dict):
+            cli = [PREFECT, "deployment", "run", name]
+            for key, value in parameters.items():
+                cli += ["--param", f"{key}={json.dumps(value)}"]
+            triggered = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+            assert triggered.returncode == 0, triggered.stdout + triggered.stderr
+            run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", triggered.stdout).group(1)
 
-        def terminal():
-            state = _get_json(f"{api}/flow_runs/{flow_run_id}")["state"]
-            return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+            def terminal():
+                state = _get_json(f"{api}/flow_runs/{run_id}")["state"]
+                return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
 
-        state = _wait_for("the flow run to finish", terminal, RUN_TIMEOUT, [(serve, log)])
+            return run_id, _wait_for(f"the flow run of {name} to finish", terminal, RUN_TIMEOUT, [(serve, log)])
+
+        flow_run_id, state = trigger("annual-refresh/annual", params)
         messages: list[str] = []
         while True:  # every log of the run, page by page (the API returns at most 200 at a time)
             page = _get_json(f"{api}/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}},
                                                     "limit": 200, "offset": len(messages)})
             messages += [entry["message"] for entry in page]
             if len(page) < 200:
-                return flow_run_id, state, messages
+                break
+        if then is None:
+            return flow_run_id, state, messages
+        assert _get_json(f"{api}/deployments/name/{then[0]}")
+        return (flow_run_id, state, messages, *trigger(*then))
     finally:
         _stop(serve)
         print(log.read_text()[-5000:])
@@ -155,9 +166,13 @@ def test_served_deployment_run_through_the_cli_publishes_a_run_with_every_spec(p
     shutil.copytree(SAMPLE_BASE_DIR, landing)
     warehouse = tmp_path / "wh" / "warehouse.duckdb"
 
-    flow_run_id, state, logs = run_served_deployment(
-        prefect_env, tmp_path, landing, warehouse, {"replications": 50, "seed": 7})
+    # then the specification curve through multiverse/on-demand (threads: the Dask fan-out has
+    # its own tests in test_multiverse_dask.py)
+    flow_run_id, state, logs, curve_run_id, curve_state = run_served_deployment(
+        prefect_env, tmp_path, landing, warehouse, {"replications": 50, "seed": 7},
+        then=("multiverse/on-demand", {"task_runner": "thread", "n_workers": 1, "max_specs": 8}))
     assert state["type"] == "COMPLETED", (state, logs[-20:])
+    assert curve_state["type"] == "COMPLETED", curve_state
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         run = con.execute("select run_id, status, latest_year, parameters, code_version from results.runs"
@@ -170,6 +185,11 @@ def test_served_deployment_run_through_the_cli_publishes_a_run_with_every_spec(p
             "select spec_id from results.coefficients where run_id = ? union "
             "select spec_id from results.model_stats where run_id = ?", [run_id, run_id]).fetchall()}
     assert expected_spec_ids() <= specs, sorted(expected_spec_ids() - specs)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        curve = con.execute("select count(*), count(*) filter (where is_baseline), any_value(r.kind) "
+                            "from results.multiverse join results.runs as r using (run_id) "
+                            "where r.flow_run_id = ?", [curve_run_id]).fetchone()
+    assert curve == (8, 1, "multiverse")
     # progress of the long loops reached the Prefect logs through the forwarded loggers
     assert any("draws" in m for m in logs), logs[:30]
     assert list((warehouse.parent / "reports" / run_id).iterdir())

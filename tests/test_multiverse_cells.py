@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +20,9 @@ from flows.multiverse import BASE_SPEC, DIMENSIONS, parse_choices
 from flows.pipeline import control_variables
 from synthetic.panels import simulate_panel
 from synthetic.spatial import province_weights
+from warehouse import runs
 from warehouse.errors import ResilienceError
+from warehouse.results_store import ensure_schema
 from warehouse.seeds import seed_rows
 
 CONTROLS = control_variables(seed_rows("analysis_variables"))
@@ -185,3 +188,13 @@ def test_cells_that_cannot_be_estimated_are_rows_with_their_reason(data):
     assert len(fine) == 3 and all(np.isfinite(r["estimate"]) and r["std_error"] > 0 for r in fine)
     frame = pd.DataFrame(fitted.values())
     assert frame["term"].eq("dt").all()   # failed cells keep their focal term and choices
+
+
+def test_an_older_run_registry_gains_the_run_kind(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema results; create table results.runs (run_id varchar primary key, status varchar)")
+        con.execute("insert into results.runs values ('old', 'succeeded')")
+        ensure_schema(con)
+        runs.start_run(con, "new")
+        assert con.execute("select run_id, kind from results.runs order by run_id").fetchall() == \
+            [("new", "estimates"), ("old", "estimates")]
