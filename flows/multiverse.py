@@ -68,7 +68,7 @@ from estimation.multiverse import (ROW_FIELDS, Cell, MultiverseData, Option, bui
 from estimation.specs import Spec
 from flows.annual_refresh import forwarded_library_logs
 from flows.pipeline import (TIME, UNIT, EstimationInputs, MissingInputError, control_variables,
-                            load_inputs)
+                            load_inputs, require_relations)
 from warehouse import publish as publishing
 from warehouse import runs
 from warehouse.errors import ResilienceError
@@ -161,12 +161,7 @@ def index_variant_panels(panel: pd.DataFrame, variants: pd.DataFrame, keys: Sequ
 def read_design(con: duckdb.DuckDBPyConnection) -> MultiverseDesign:
     """Step 1 of the module docstring, on an open (read-only) connection."""
     inputs = load_inputs(con)
-    present = {f"{s}.{t}" for s, t in con.execute(
-        "select table_schema, table_name from information_schema.tables").fetchall()}
-    for name in CURVE_RELATIONS:
-        if name not in present:
-            raise MissingInputError(f"{name} does not exist in the warehouse; run `resilience build` "
-                                    "(it creates the choices seed and the specification-curve marts)")
+    require_relations(con, CURVE_RELATIONS, "the choices seed and the specification-curve marts")
     options = parse_choices(
         con.execute(f"select * from ref.{CHOICES_SEED} order by rowid").df().to_dict("records"))
     base = con.execute("select * from ref.specs where spec_id = ?", [BASE_SPEC]).df().to_dict("records")

@@ -78,14 +78,20 @@ def weights_by_name(long: pd.DataFrame, codes) -> dict[str, SpatialWeights]:
             for name, part in long.groupby("matrix", sort=True)}
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection) -> EstimationInputs:
-    """Read the estimation inputs from a built warehouse (module docstring)."""
+def require_relations(con: duckdb.DuckDBPyConnection, names, what: str = "the marts") -> None:
+    """Raise :class:`MissingInputError` naming the first of ``names`` (``schema.table``) that
+    the warehouse lacks."""
     present = {f"{s}.{t}" for s, t in con.execute(
         "select table_schema, table_name from information_schema.tables").fetchall()}
-    for name in INPUT_RELATIONS:
+    for name in names:
         if name not in present:
             raise MissingInputError(f"{name} does not exist in the warehouse; run "
-                                    "`resilience build` to create the marts first")
+                                    f"`resilience build` to create {what} first")
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection) -> EstimationInputs:
+    """Read the estimation inputs from a built warehouse (module docstring)."""
+    require_relations(con, INPUT_RELATIONS)
     panel = con.execute(f"select * from marts.analysis_panel order by {UNIT}, {TIME}").df()
     variables = con.execute("select * from ref.analysis_variables").df().to_dict("records")
     specs = parse_specs(con.execute("select * from ref.specs order by rowid").df().to_dict("records"),

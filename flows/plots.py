@@ -13,6 +13,16 @@ from estimation.errors import SpatialInputError  # noqa: E402
 from estimation.spatial.moran import global_moran, quadrant_labels, scatter_coordinates  # noqa: E402
 from estimation.spatial.panel import panel_block  # noqa: E402
 
+def _save(fig, path) -> Path:
+    """Lay out, write as PNG (folders created) and close the figure."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
 QUADRANT_COLOURS = {"HH": "#c0392b", "LH": "#e67e22", "LL": "#2471a3", "HL": "#7d3c98"}
 
 
@@ -40,12 +50,7 @@ def moran_scatter(z, lag, labels, moran_i: float, variable: str, year: int, matr
     ax.set_ylabel(f"spatial lag of {variable.upper()} ({matrix} W)")
     ax.set_title(f"Moran scatter plot: {variable.upper()}, {year}")
     ax.legend(loc="best", framealpha=0.6, fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def moran_scatter_of_panel(inputs, variable: str, year: int, matrix: str, path) -> Path:
@@ -121,9 +126,4 @@ def specification_curve(curve, indicators, path, title: str = "Specification cur
             bottom.axhline(i - 0.5, color="grey", lw=0.5)
     bottom.set_xlim(0.5, n + 0.5)
     bottom.set_xlabel(f"specification (ranked by estimate; {n} estimated)")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(fig, path)
