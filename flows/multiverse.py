@@ -3,10 +3,12 @@ fanned out over a Dask cluster (prefect-dask's ``DaskTaskRunner``) or local thre
 
 The choices are data: the seed ``multiverse_choices`` (one row per option of a dimension;
 the grammar is :mod:`estimation.multiverse`'s), read from the built warehouse
-(``ref.multiverse_choices``) like the specs. Steps, all under the warehouse's refresh lock (no
-refresh or other writer changes the warehouse meanwhile; analysts keep reading):
+(``ref.multiverse_choices``) like the specs. The flow is a writer like the others
+(:func:`warehouse.publish.writing`): it holds the warehouse's lock, works on a copy and
+publishes the copy atomically when it succeeds (analysts keep reading the published file; a
+failure at any step leaves it exactly as it was, with no run row). Steps:
 
-1. **Read** the published warehouse read-only: the panel and weight matrices
+1. **Read** the warehouse: the panel and weight matrices
    (:func:`flows.pipeline.load_inputs`), the record of the base spec :data:`BASE_SPEC`, the
    choices, the latest estimates run and its published baseline estimate.
 2. **Cells**: :func:`estimation.multiverse.build_cells`, sampled by ``max_specs``
@@ -14,8 +16,7 @@ refresh or other writer changes the warehouse meanwhile; analysts keep reading):
 3. **Index constructions**: an option with ``index_vars`` (per-year entropy weights, weights
    frozen on a base window) is another construction of the composite indices. dbt builds each
    once, with every build, into ``marts.fct_index_variants`` (the macro entropy_index with the
-   option's settings); its cells are fitted on the published panel with ``er`` and ``dt``
-   from there. The published warehouse is only read.
+   option's settings); its cells are fitted on the panel with ``er`` and ``dt`` from there.
 4. **Fan-out**: the panels and weights (:class:`estimation.multiverse.MultiverseData`) reach
    every worker once -- Dask: ``client.scatter(..., broadcast=True)``, and each task gets the
    scattered future, which Dask resolves to the worker's own copy; threads: shared memory.
@@ -23,10 +24,8 @@ refresh or other writer changes the warehouse meanwhile; analysts keep reading):
    most :data:`MAX_CELLS_PER_BATCH` cells each, so a batch mixes cheap and costly cells) and
    each batch is one Prefect task: a task run costs about 0.1 s of orchestration, a cell 10-35
    ms, so one task per cell would spend most of the time orchestrating.
-5. **Publish**: ``results.multiverse`` and the run row (``kind = 'multiverse'``) are written
-   in one transaction into a copy of the warehouse that is then swapped in atomically
-   (:func:`warehouse.publish.edit_published`). A run that fails at any step leaves the
-   published warehouse exactly as it was, with no run row.
+5. **Write**: ``results.multiverse`` and the run row (``kind = 'multiverse'``) in one
+   transaction; then the copy is published.
 
 **Faults.** Every cell is deterministic (its row does not depend on the batch or worker), so
 a re-run cell gives the same row. When a worker dies, the Dask scheduler re-runs the batch
@@ -290,11 +289,11 @@ def multiverse_frame(rows: Sequence[dict]) -> pd.DataFrame:
     return frame
 
 
-@task(name="publish multiverse", cache_policy=NO_CACHE)
-def publish_task(warehouse: Path, run_id: str, frame: pd.DataFrame, run_row: dict) -> None:
-    publishing.edit_published(
-        warehouse, run_id, lambda con: write_results(con, run_id, {"multiverse": frame}, run_row=run_row))
-    get_run_logger().info("results.multiverse: %d cells published under run %s", len(frame), run_id)
+@task(name="write multiverse", cache_policy=NO_CACHE)
+def write_task(working: Path, run_id: str, frame: pd.DataFrame, run_row: dict) -> None:
+    with duckdb.connect(str(working)) as con:
+        write_results(con, run_id, {"multiverse": frame}, run_row=run_row)
+    get_run_logger().info("results.multiverse: %d cells written under run %s", len(frame), run_id)
 
 
 @task(name="read design", cache_policy=NO_CACHE)
@@ -328,8 +327,8 @@ def multiverse(warehouse: str | None = None, max_specs: int | None = None, seed:
         raise ResilienceError(f"{warehouse_file}: no warehouse file; run `resilience refresh` first")
     make_task_runner(task_runner, dask_address, n_workers)  # refuse bad options before the work
     run_id, started = runs.new_run_id(), runs.utc_now()
-    with forwarded_library_logs(), publishing.refresh_lock(warehouse_file, run_id):
-        design = read_design_task(warehouse_file)
+    with forwarded_library_logs(), publishing.writing(warehouse_file, f"multiverse {run_id}") as working:
+        design = read_design_task(working)
         cells = sample_cells(design.cells(), max_specs, seed)
         logger.info("multiverse %s: %d cells around %s", run_id, len(cells), BASE_SPEC)
         rows, outcomes = fan_out(design.data, cells, task_runner=task_runner, dask_address=dask_address,
@@ -347,7 +346,8 @@ def multiverse(warehouse: str | None = None, max_specs: int | None = None, seed:
                    "code_version": runs.code_version(),
                    "parameters": json.dumps(parameters, sort_keys=True), "error": None,
                    "kind": "multiverse"}
-        publish_task(warehouse_file, run_id, frame, run_row)
+        write_task(working, run_id, frame, run_row)
+    logger.info("multiverse %s published in %s", run_id, warehouse_file)
     return summarise(run_id, warehouse_file, frame, design)
 
 

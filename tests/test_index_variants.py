@@ -8,9 +8,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from dbt_fixtures import panel_warehouse
+from dbt_fixtures import dbt_compile_inline, panel_warehouse
 from test_entropy import _numpy_entropy
-from warehouse.dbt_runner import DbtBuildError, dbt_compile_inline
+from warehouse.dbt_runner import DbtBuildError
 
 
 def test_each_construction_matches_numpy_and_differs_from_the_published_indices():
