@@ -10,7 +10,10 @@ constructions share the one panel (they cost the same). For each worker count a 
 of that many single-threaded worker processes is started and warmed up (imports, the first
 task runs) before the clock starts; the timed phase is what the flow's fan-out does: ship the
 data once (scatter), submit the batches as Prefect tasks, collect the rows. The in-process
-figure (no Prefect, no Dask) shows what orchestration costs.
+figure (no Prefect, no Dask; numpy may use both cores there) shows what orchestration costs.
+The share of the timed phase the workers spent on a CPU shows how much of the cores they got:
+on a 2-core machine the flow, the scheduler, the Prefect server and other users' processes
+compete with them.
 
 Targets (issue 14): >= 1,000 OLS cells per minute per core; 2-worker speed-up >= 1.6 on SDM cells.
 """
@@ -25,7 +28,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 import numpy as np  # noqa: E402
-from distributed import LocalCluster  # noqa: E402
+import psutil  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
 from prefect import flow  # noqa: E402
 
 from estimation.multiverse import MultiverseData, build_cells, fit_cells, sample_cells  # noqa: E402
@@ -55,25 +59,35 @@ def grid():
     return build_cells(options, base, control_variables(seed_rows("analysis_variables")))
 
 
-@flow(name="multiverse-benchmark", validate_parameters=False)
 def timed_fan_out(data, cells, address, replications):
-    start = time.perf_counter()
-    rows, outcomes = mv.fan_out(data, cells, task_runner="dask", dask_address=address,
-                                replications=replications)
-    seconds = time.perf_counter() - start
-    assert len(rows) == len(cells) and all(r["error"] is None for r in rows), "a cell failed"
-    return seconds, len(outcomes)
+    """(seconds, batches) of one fan-out inside a flow run (the flow takes no parameters: Prefect
+    would send them to its API)."""
+    @flow(name="multiverse-benchmark")
+    def bench():
+        start = time.perf_counter()
+        rows, outcomes = mv.fan_out(data, cells, task_runner="dask", dask_address=address,
+                                    replications=replications)
+        seconds = time.perf_counter() - start
+        assert len(rows) == len(cells) and all(r["error"] is None for r in rows), "a cell failed"
+        return seconds, len(outcomes)
+    return bench()
+
+
+def _worker_cpu_seconds(client) -> float:
+    return sum(client.run(lambda: sum(psutil.Process().cpu_times()[:2])).values())
 
 
 def run(kind: str, data: MultiverseData, cells, workers: int, replications: int) -> float:
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         timed_fan_out(data, cells[: 4 * workers], cluster.scheduler_address, replications)  # warm-up
+        cpu = _worker_cpu_seconds(client)
         seconds, batches = timed_fan_out(data, cells, cluster.scheduler_address, replications)
+        share = (_worker_cpu_seconds(client) - cpu) / (seconds * workers)
     rate = len(cells) / seconds
     print(f"  {kind:>4} cells, {workers} worker process{'es' if workers > 1 else '  '}: {len(cells):5d} cells "
           f"in {seconds:6.2f} s ({batches:3d} batches) = {rate:7.1f} cells/s = "
-          f"{60 * rate / workers:8.0f} cells/min/core", flush=True)
+          f"{60 * rate / workers:8.0f} cells/min/core; the workers were on CPU {share:.0%} of the time", flush=True)
     return rate
 
 
