@@ -25,8 +25,8 @@ exactly one, and no two cells may fit the same spec on the same panel.
 **Focal estimate** of a cell, for the focal regressor x (the spec's first regressor; ``l_x``
 when lagged): the coefficient of x for OLS and 2SLS, with the spec's covariance, p-value and
 95% interval (t or normal reference, as the estimator reports them); for the spatial lag
-models the LeSage-Pace *direct* effect of x (the analogue of a non-spatial coefficient),
-its standard error and p-value from the simulated draws and the interval estimate +- 1.96 se.
+models the LeSage-Pace *direct* effect of x (the analogue of a non-spatial coefficient): the
+mean, standard deviation and p-value of its simulated draws, and the interval estimate +- 1.96 se.
 A cell that cannot be estimated (a singular design in a small subsample, an estimator
 refusing a covariance) yields a row with its ``error`` and no estimate: it is recorded, never
 dropped.
