@@ -109,11 +109,25 @@ def _cmd_multiverse(args: argparse.Namespace) -> int:
     from flows.prefect_server import prefect_api
 
     with prefect_api():
-        summary = multiverse(warehouse=str(warehouse_path(args.warehouse)), max_specs=args.max_specs,
-                             seed=args.seed, replications=args.replications, task_runner=args.task_runner,
-                             dask_address=args.dask_address, n_workers=args.workers)
+        try:
+            summary = multiverse(warehouse=str(warehouse_path(args.warehouse)), max_specs=args.max_specs,
+                                 seed=args.seed, replications=args.replications, task_runner=args.task_runner,
+                                 dask_address=args.dask_address, n_workers=args.workers)
+        finally:
+            _flush_prefect_services()
     print("\n".join(main_summary_lines(summary)))
     return 0
+
+
+def _flush_prefect_services() -> None:
+    """Send the run's queued logs and events while the temporary Prefect server is still up:
+    left to the interpreter's exit they go to a stopped server, and Prefect retries for about
+    a minute before giving up."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
