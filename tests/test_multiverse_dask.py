@@ -23,6 +23,9 @@ import duckdb
 import numpy as np
 import pytest
 from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.runtime import flow_run as prefect_flow_run
 
 from estimation.multiverse import MultiverseData, build_cells, fit_cells, sample_cells
 from estimation.spatial.weights import SpatialWeights
@@ -246,10 +249,18 @@ def test_a_worker_killed_mid_run_changes_no_result(prefect_server, dask_cluster,
 
     watcher = threading.Thread(target=kill_once_under_way)
     watcher.start()
-    rows, outcomes = in_flow(lambda: mv.fan_out(data, chosen, task_runner="dask", dask_address=address, seed=5))
+    flow_run_id, (rows, outcomes) = in_flow(lambda: (prefect_flow_run.id, mv.fan_out(
+        data, chosen, task_runner="dask", dask_address=address, seed=5)))
     watcher.join(30)
     assert seen_at_kill, "the worker was not killed while the run was under way"
     assert victim.wait(10) == -signal.SIGKILL
     assert rows == clean                               # complete and identical
     pids = [int(o.worker.rsplit(":", 1)[1]) for o in outcomes]
     assert set(pids) <= {victim.pid, survivor.pid} and survivor.pid in pids
+    # in Prefect: one task run per batch, all completed; the batch the dead worker was running
+    # ran again (Running -> Pending -> Running -> Completed)
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        histories = [[st.type.value for st in client.read_task_run_states(tr.id)] for tr in task_runs]
+    assert len(task_runs) == len(outcomes) and all(h[-1] == "COMPLETED" for h in histories)
+    assert any(h.count("RUNNING") == 2 for h in histories), histories
