@@ -231,8 +231,10 @@ def prefect_api_for_workers() -> Iterator[None]:
 
 def batch_count(cells: int, slots: int) -> int:
     """How many batches: BATCHES_PER_SLOT per worker thread, more when a batch would exceed
-    MAX_CELLS_PER_BATCH cells, never more than there are cells."""
-    return max(1, min(cells, max(BATCHES_PER_SLOT * slots, math.ceil(cells / MAX_CELLS_PER_BATCH))))
+    MAX_CELLS_PER_BATCH cells (a multiple of the worker threads, so that none waits alone for
+    the last one), never more than there are cells."""
+    wanted = max(BATCHES_PER_SLOT * slots, math.ceil(cells / MAX_CELLS_PER_BATCH))
+    return max(1, min(cells, math.ceil(wanted / slots) * slots))
 
 
 def deal(cells: Sequence[Cell], batches: int) -> list[list[Cell]]:

@@ -198,3 +198,14 @@ def test_an_older_run_registry_gains_the_run_kind(tmp_path):
         runs.start_run(con, "new")
         assert con.execute("select run_id, kind from results.runs order by run_id").fetchall() == \
             [("new", "estimates"), ("old", "estimates")]
+
+
+def test_batches_are_a_few_per_worker_thread_and_deal_every_cell_once(cells):
+    from flows.multiverse import batch_count, deal
+
+    assert batch_count(64, 2) == 8                 # 4 per worker thread
+    assert batch_count(12_032, 2) == 50            # at most 250 cells each (49), a multiple of 2
+    assert batch_count(2_048, 3) == 12 and batch_count(3, 2) == 3 and batch_count(1, 8) == 1
+    batches = deal(cells[:1001], 8)
+    assert sorted(c.key for b in batches for c in b) == sorted(c.key for c in cells[:1001])
+    assert {len(b) for b in batches} == {125, 126}
