@@ -41,6 +41,7 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "std_error": "DOUBLE", "p_value": "DOUBLE", "draws": "INTEGER",
     },
     "spatial_profile": {"spec_id": "VARCHAR", "rho": "DOUBLE", "log_likelihood": "DOUBLE"},
+    "skipped_specs": {"spec_id": "VARCHAR", "reason": "VARCHAR"},
 }
 
 RUNS_COLUMNS: dict[str, str] = {

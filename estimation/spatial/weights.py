@@ -8,6 +8,8 @@ row-standardisation as a dense array; :func:`row_standardise` divides every row 
   distance between the units' coordinates;
 * :func:`economic_distance`: w_ij = 1/|x_i - x_j| (e.g. x the mean real GDP per capita);
 * :func:`k_nearest`: w_ij = 1 for the k nearest units j of i (asymmetric);
+* :func:`economic_distance_nearest`: w_ij = 1/|x_i - x_j| among the k nearest units j of i
+  (economic distance kept sparse for many units);
 * :func:`distance_band`: w_ij = 1 (or 1/d_ij^power) for d_ij <= threshold.
 
 **Using**: :class:`SpatialWeights` holds a row-standardised N x N matrix (units in the order of
@@ -69,6 +71,11 @@ def k_nearest(lat, lon, k: int) -> np.ndarray:
     w = np.zeros_like(d)
     np.put_along_axis(w, nearest, 1.0, axis=1)
     return w
+
+
+def economic_distance_nearest(values, lat, lon, k: int) -> np.ndarray:
+    """w_ij = 1/|x_i - x_j| for the k nearest units j of i by great-circle distance, else 0."""
+    return economic_distance(values) * k_nearest(lat, lon, k)
 
 
 def distance_band(lat, lon, threshold_km: float, power: float = 0.0) -> np.ndarray:
