@@ -34,7 +34,8 @@ from .weights import SpatialWeights
 
 logger = logging.getLogger(__name__)
 PROFILE_POINTS = 81
-EFFECT_COLUMNS = ("spec_id", "term", "effect", "estimate", "std_error", "p_value", "draws")
+EFFECT_COLUMNS = ("spec_id", "term", "effect", "estimate", "std_error", "p_value", "sim_mean",
+                  "sim_median", "sim_q025", "sim_q975", "draws")
 
 
 class SpatialModelResult(Result):
@@ -105,7 +106,7 @@ class LMTestsResult(Result):
 
 class MoranResult(Result):
     """Global Moran's I of one variable under one W, period by period (:mod:`.moran`):
-    ``params`` is I by period; ``tidy()`` gives ``results.moran`` rows (one per period) and
+    ``params`` is I by period (``std_errors`` its sd under randomisation); ``tidy()`` gives ``results.moran`` rows (one per period) and
     ``results.moran_quadrants`` rows (one per unit and period)."""
 
     estimator = "moran"
@@ -116,7 +117,7 @@ class MoranResult(Result):
         self.rows, self.quadrants = rows, quadrants
         index = rows["year"].astype(str)
         super().__init__(spec_id, pd.Series(rows["moran_i"].to_numpy(), index=index),
-                         pd.Series(np.sqrt(rows["variance_norm"].to_numpy()), index=index),
+                         pd.Series(np.sqrt(rows["variance_rand"].to_numpy()), index=index),
                          nobs=len(quadrants))
 
     def tidy(self) -> dict[str, pd.DataFrame]:

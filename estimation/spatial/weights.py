@@ -213,3 +213,9 @@ def log_det(rho, eig: np.ndarray) -> np.ndarray:
     rho = np.atleast_1d(np.asarray(rho, dtype=float))
     terms = np.log1p(-np.outer(rho, eig)) if np.isrealobj(eig) else np.log(1 - np.outer(rho, eig))
     return terms.sum(axis=1).real
+
+
+def log_det_derivative(rho: float, eig: np.ndarray) -> float:
+    """d/drho ln|I - rho W| = -sum_i w_i/(1 - rho w_i) = -tr(W (I - rho W)^-1) (real for
+    complex w in conjugate pairs)."""
+    return float(-(eig / (1.0 - rho * eig)).sum().real)
