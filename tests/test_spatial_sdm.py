@@ -157,3 +157,20 @@ def test_estimates_are_reproducible_under_roundoff_in_w(provinces, model):
     rho, h = fits[0].spatial_parameter, 1e-5
     slope = (fits[0].profile(rho + h)[0] - fits[0].profile(rho - h)[0]) / (2 * h)
     assert abs(slope) < 1e-5
+
+
+@pytest.mark.parametrize("model,rho", [("sdm", 0.4), ("sem", 0.4), ("sar", 0.9)])
+def test_profile_interval_equals_reading_the_whole_grid(provinces, model, rho):
+    """profile_interval finds the ends by root-finding; it must give the grid points that
+    evaluating all 4001 of them gives (its definition)."""
+    from scipy import stats
+
+    from estimation.spatial.models import profile_interval
+    theta = THETA if model == "sdm" else -rho * BETA if model == "sem" else np.zeros(2)
+    y, x = simulate_sdm(provinces.matrix, 9, rho, BETA, theta, seed=12)
+    fit = fit_error_model(y, x, provinces, NAMES) if model == "sem" else \
+        fit_lag_model(y, x, provinces, NAMES, durbin=model == "sdm")
+    lo, hi = fit.rho_bounds
+    grid = lo + (hi - lo) * (np.arange(4001) + 0.5) / 4001
+    inside = grid[2 * (fit.log_likelihood - fit.profile(grid)) <= stats.chi2.ppf(0.95, 1)]
+    assert profile_interval(fit) == (inside.min(), inside.max())

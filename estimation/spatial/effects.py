@@ -6,7 +6,9 @@ With S_k = (I - rho W)^-1 (beta_k I + theta_k W) and W's eigenvalues w_i:
     total_k    = l'S_k l/N = (beta_k + theta_k)/(1 - rho)          (row-standardised W)
     indirect_k = total_k - direct_k
 
-Each evaluation is O(N) given the eigenvalues. The reported effect (``estimate``) is this
+Each evaluation is O(N) given the eigenvalues; for a large sparse W without eigenvalues the
+two traces come from :class:`~.logdet.TraceMultipliers` (exact at the estimate, a trace
+series at the draws; no N x N inverse is formed). The reported effect (``estimate``) is this
 exact value at the ML estimates -- what spatialreg's ``impacts`` prints, and equal to it to
 ~1e-12 (tests/test_reference_r.py). Inference follows LeSage & Pace (2009, sec. 2.7) and
 Stata's xsmle: draw (beta, theta, rho) from their estimated asymptotic normal distribution,
@@ -42,15 +44,20 @@ CHUNK = 250  # draws evaluated (and logged) per block; bounds memory at CHUNK x 
 NEAR_BOUND = 0.01  # rho within this of the upper bound multiplies the total effect by >= 100
 
 
-def effect_multipliers(rho, eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def effect_multipliers(rho, eigenvalues) -> tuple[np.ndarray, np.ndarray]:
     """(1/N) sum 1/(1 - rho w) and (1/N) sum w/(1 - rho w), for each rho (real also for
-    complex eigenvalues, which come in conjugate pairs)."""
+    complex eigenvalues, which come in conjugate pairs). ``eigenvalues`` are W's, or, for a
+    large sparse W without them, a :class:`~.logdet.TraceMultipliers` that returns the same
+    two traces (exact at the estimate, from the trace series at the draws)."""
+    if callable(eigenvalues):
+        return eigenvalues(rho)
     inv = 1.0 / (1.0 - np.outer(np.atleast_1d(rho), eigenvalues))
     return inv.mean(axis=1).real, (inv * eigenvalues).mean(axis=1).real
 
 
-def effects(beta, theta, rho, eigenvalues: np.ndarray) -> dict[str, np.ndarray]:
-    """Effects per regressor; beta, theta shaped (k,) or (draws, k), rho scalar or (draws,)."""
+def effects(beta, theta, rho, eigenvalues) -> dict[str, np.ndarray]:
+    """Effects per regressor; beta, theta shaped (k,) or (draws, k), rho scalar or (draws,);
+    ``eigenvalues`` as in :func:`effect_multipliers`."""
     beta, theta = np.asarray(beta, float), np.asarray(theta, float)
     rho_arr = np.atleast_1d(np.asarray(rho, float))
     m1, m2 = effect_multipliers(rho_arr, eigenvalues)
@@ -107,7 +114,7 @@ def rho_near_bound_share(rho: float, sd: float, bounds: tuple[float, float], wid
     return float((dist.cdf(hi) - dist.cdf(max(hi - width, lo))) / inside)
 
 
-def simulate_effects(mean: np.ndarray, cov: np.ndarray, eigenvalues: np.ndarray, terms: list[str],
+def simulate_effects(mean: np.ndarray, cov: np.ndarray, eigenvalues, terms: list[str],
                      bounds: tuple[float, float], *, durbin: bool, draws: int = 1000,
                      seed: int = 12345) -> pd.DataFrame:
     """Point effects with simulated inference: columns term, effect, estimate (the exact effect

@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from .panel import spatial_lag, within
 from .weights import SpatialWeights
@@ -42,7 +42,8 @@ from .weights import SpatialWeights
 
 def lm_statistics(y: np.ndarray, x: np.ndarray, w: np.ndarray,
                   transform: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:
-    """LM tests on y (T, N), x (T, N, k); ``transform`` removes the fixed effects (or the constant)."""
+    """LM tests on y (T, N), x (T, N, k), W dense or sparse; ``transform`` removes the fixed
+    effects (or the constant)."""
     n_periods, n = y.shape
     yd = transform(y)
     xd = transform(x).reshape(n * n_periods, -1)
@@ -52,7 +53,10 @@ def lm_statistics(y: np.ndarray, x: np.ndarray, w: np.ndarray,
     wy = spatial_lag(w, yd).ravel()
     we = spatial_lag(w, e.reshape(n_periods, n)).ravel()
     wxb = spatial_lag(w, (xd @ b).reshape(n_periods, n))
-    tt = n_periods * (np.sum(w * w) + np.sum(w * w.T))  # tr(W'W) + tr(WW), O(N^2)
+    if sparse.issparse(w):  # tr(W'W) + tr(WW), O(nnz)
+        tt = n_periods * float(w.multiply(w).sum() + w.multiply(w.T).sum())
+    else:
+        tt = n_periods * (np.sum(w * w) + np.sum(w * w.T))  # O(N^2)
     r_lag, r_err = e @ wy / sigma2, e @ we / sigma2
     out: dict[str, float] = {"lm_err": r_err**2 / tt}
     for suffix, v in (("", transform(wxb).ravel()), ("_splm", wxb.ravel())):

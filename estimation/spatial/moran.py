@@ -29,21 +29,28 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .panel import spatial_lag
 from .weights import SpatialWeights
 
 logger = logging.getLogger(__name__)
 
 
 def _libpysal_weights(sw: SpatialWeights) -> libpysal.weights.W:
-    return libpysal.weights.full2W(sw.matrix, ids=[int(c) for c in sw.codes])
+    """libpysal's W of ``sw``, built once per matrix (every year and variable reuses it)."""
+    if "libpysal" not in sw.cache:
+        ids = [int(c) for c in sw.codes]
+        sw.cache["libpysal"] = (libpysal.weights.WSP(sw.matrix, id_order=ids).to_W(silence_warnings=True)
+                                if sw.is_sparse else libpysal.weights.full2W(sw.matrix, ids=ids))
+    return sw.cache["libpysal"]
 
 
 def permuted_statistics(values: np.ndarray, w, permutations: int,
                         rng: np.random.Generator) -> np.ndarray:
-    """Moran's I of ``permutations`` random relabellings of ``values``."""
+    """Moran's I of ``permutations`` random relabellings of ``values``; W dense or sparse (one
+    product of W with the P x N block: O(P nnz), ~0.1 s for 999 permutations at N = 2,800)."""
     z = values - values.mean()
     shuffled = np.array([rng.permutation(z) for _ in range(permutations)])
-    return len(z) / w.sum() * ((shuffled @ w.T) * shuffled).sum(axis=1) / (z @ z)
+    return len(z) / w.sum() * (spatial_lag(w, shuffled) * shuffled).sum(axis=1) / (z @ z)
 
 
 def permutation_p_values(simulated: np.ndarray, observed: float) -> tuple[float, float]:
