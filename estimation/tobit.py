@@ -176,10 +176,16 @@ class TobitREResult(Result):
     ``params``: the slopes, ``const`` (time dummies, if any, are estimated but not reported);
     covariance from the observed information (``oim``); ``stats``: log-likelihoods (RE and
     pooled), sigma_u, sigma_e (with delta-method SEs), rho, the LR test of sigma_u = 0,
-    censoring counts, quadrature nodes, ``converged``.
+    censoring counts, quadrature nodes, ``converged``. ``full_params`` holds every estimated
+    parameter, the time dummies (``time_<period>``, first period left out) included, then
+    ``sigma_u`` and ``sigma_e``: with it the log-likelihood can be re-evaluated independently.
     """
 
     estimator = "tobit_re"
+
+    def __init__(self, *args, full_params: pd.Series, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.full_params = full_params
 
 
 def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) -> TobitREResult:
@@ -188,9 +194,11 @@ def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) ->
     lower, upper = spec.censoring or (-np.inf, np.inf)
     names = [*design.X.columns, "const"]
     X = np.column_stack([design.X.to_numpy(dtype=float), np.ones(design.nobs)])
+    all_names = list(names)
     if "time" in spec.effects:
         periods, period_idx = np.unique(design.time, return_inverse=True)
         X = np.column_stack([X, np.eye(len(periods))[period_idx][:, 1:]])  # time dummies, first dropped
+        all_names += [f"time_{t}" for t in periods[1:]]
     group = pd.factorize(design.unit)[0]
     # Columns are rescaled to unit standard deviation for the optimiser (medical is ~70,
     # ec ~0.1); estimates and covariance are mapped back: b = b_scaled / scale.
@@ -247,4 +255,5 @@ def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) ->
         spec_id or spec.spec_id, pd.Series(theta[:p], index=names), pd.Series(se[:p], index=names),
         nobs=d.y.size, df_resid=None, stats=st, cov_type="oim",
         cov=pd.DataFrame(cov[:p, :p], index=names, columns=names),
+        full_params=pd.Series(np.r_[theta[:k], s_u, s_e], index=[*all_names, "sigma_u", "sigma_e"]),
     )
