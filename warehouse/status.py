@@ -13,6 +13,7 @@ import duckdb
 
 from warehouse.errors import WarehouseBusyError
 from warehouse.loader import year_ranges
+from warehouse.schema import column
 
 
 def describe_warehouse(path) -> str:
@@ -42,8 +43,9 @@ def _raw_section(con) -> list[str]:
         return ["raw: empty (nothing loaded yet)"]
     counts = {t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0] for t in sorted(raw)}
     lines = ["raw tables: " + ", ".join(f"raw.{t} {n} rows" for t, n in counts.items())]
+    unit_col = column(con, "observations", "unit_code", "province_code")
     n_ind, n_prov, n_missing = con.execute(
-        "SELECT count(DISTINCT indicator_code), count(DISTINCT province_code), count(*) FILTER (value IS NULL) "
+        f"SELECT count(DISTINCT indicator_code), count(DISTINCT {unit_col}), count(*) FILTER (value IS NULL) "
         "FROM raw.observations").fetchone()
     years = [r[0] for r in con.execute("SELECT DISTINCT year FROM raw.observations ORDER BY 1").fetchall()]
     lines.append(f"indicators: {n_ind}")
