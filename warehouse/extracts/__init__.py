@@ -93,6 +93,9 @@ def parse_extract(path: Path, context: ParseContext | None = None, sink=None, sh
     if not tables:
         raise _unrecognised(path, [s.name for s in sheets])
     parsed.format = "yearbook"
+    others = len(sheets) - len(tables)
+    if others:
+        parsed.notes.append(f"{others} sheet(s) without a table (e.g. a URL or an advertisement) not read")
     return _parse_sheets(parsed, tables, context, sink)
 
 

@@ -163,6 +163,7 @@ def read_workbook(path: Path, container: str) -> tuple[str, list[Sheet]]:
             while rows and blank_row(rows[-1][1]):
                 rows.pop()
             merged = list(sheet.merged_cell_ranges or [])
+            _spread_merged(rows, merged)
             sheets.append(Sheet(name, rows, merged))
     except ExtractError:
         raise
@@ -170,6 +171,22 @@ def read_workbook(path: Path, container: str) -> tuple[str, list[Sheet]]:
         raise ExtractError(str(path), f"not a readable .{kind} workbook ({type(exc).__name__}); "
                                       "is the file truncated?") from None
     return kind + ("-encrypted" if encrypted else ""), sheets
+
+
+def _spread_merged(rows: list[Row], merged) -> None:
+    """Give every cell of a merged range the value of its top-left cell (a yearbook's group
+    header over several columns, or 地区 over two header rows)."""
+    for (r1, c1), (r2, c2) in merged:
+        if r1 >= len(rows) or c1 >= len(rows[r1][1]):
+            continue
+        value = rows[r1][1][c1]
+        for r in range(r1, min(r2, len(rows) - 1) + 1):
+            cells = rows[r][1]
+            if len(cells) <= c2:
+                cells.extend([None] * (c2 + 1 - len(cells)))
+            for c in range(c1, c2 + 1):
+                if cells[c] is None:
+                    cells[c] = value
 
 
 def _zip_kind(data: bytes) -> str:
@@ -261,9 +278,9 @@ class _TableParser(HTMLParser):
             while (r, len(row)) in t["spans"]:
                 row.append(t["spans"].pop((r, len(row))))
             col = len(row)
-            row.append(value if _ == 0 else "")
+            row.append(value)  # a spanned cell repeats its value, like a merged range (_spread_merged)
             for k in range(1, cell["rowspan"]):
-                t["spans"][(r + k, col)] = ""
+                t["spans"][(r + k, col)] = value
 
     def _finish_row(self, t):
         r, row = len(t["rows"]), t["row"]
