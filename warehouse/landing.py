@@ -335,7 +335,7 @@ def _resolve(con, plan: Plan, reference: Reference, accept_revisions: bool) -> N
     for f, ins, rev in con.execute("""SELECT source_file, count(*) FILTER (NOT is_update),
             (SELECT count(*) FROM _rev r WHERE r.source_file = k.source_file) FROM _final_kind k GROUP BY 1""").fetchall():
         plan.per_file[f] = {"inserted": ins, "revised": rev}
-    _check_mislabels(con, plan)
+    mislabelled = _check_mislabels(con, plan)
     plan.revisions = con.execute("""SELECT indicator_code, unit_code, year, old_value, value AS new_value,
         old_source_file, source_file AS new_source_file, old_vintage, old_in_db FROM _rev
         ORDER BY source_file, indicator_code, unit_code, year""").df()
@@ -343,6 +343,9 @@ def _resolve(con, plan: Plan, reference: Reference, accept_revisions: bool) -> N
         (value - old_value) / abs(old_value) AS relative_change, old_source_file, source_file, source_line FROM _rev
         WHERE old_value IS NOT NULL AND old_value <> 0 AND abs(value - old_value) > {LARGE_REVISION} * abs(old_value)
         ORDER BY abs(value - old_value) / abs(old_value) DESC""").df()
+    if mislabelled:  # already refused as a unit mislabel: not listed twice
+        keys = list(zip(plan.large_revisions.indicator_code, plan.large_revisions.unit_code, plan.large_revisions.year))
+        plan.large_revisions = plan.large_revisions[[k not in mislabelled for k in keys]].reset_index(drop=True)
     if len(plan.large_revisions) and not accept_revisions:
         for r in plan.large_revisions.head(MAX_LISTED).itertuples():
             plan.problems.append(ExtractError(
@@ -353,24 +356,27 @@ def _resolve(con, plan: Plan, reference: Reference, accept_revisions: bool) -> N
     _check_yoy(con, plan, reference, unit_col, has_obs)
 
 
-def _check_mislabels(con, plan: Plan) -> None:
-    """A revision of an already-loaded value by ~10^2, 10^4 or 10^8: a unit mislabel."""
+def _check_mislabels(con, plan: Plan) -> set:
+    """A revision of an already-loaded value by ~10^2, 10^4 or 10^8: a unit mislabel. Returns
+    the keys of those cells."""
     rows = con.execute("""SELECT indicator_code, unit_code, year, old_value, value, old_source_file, source_file,
             source_line, reported_unit, log10(abs(value / old_value)) AS lg FROM _rev
         WHERE old_in_db AND old_value IS NOT NULL AND old_value <> 0 AND value <> 0 AND sign(value) = sign(old_value)
         ORDER BY source_file, source_line""").fetchall()
-    shown = 0
+    shown, keys = 0, set()
     for ind, unit, yr, old, new, old_file, f, ln, rep_unit, lg in rows:
         k = next((k for k in UNIT_FACTORS if abs(abs(lg) - k) <= MISLABEL_BAND), None)
         if k is None:
+            continue
+        keys.add((ind, unit, yr))
+        if shown >= MAX_LISTED:
             continue
         direction = "larger" if lg > 0 else "smaller"
         plan.problems.append(ExtractError(
             f, f"probable unit mislabel: {ind}, unit {unit}, {yr} is {new:g} here but {old:g} as loaded from "
                f"{old_file}, about 10^{k} ({10 ** k:,}) times {direction}; is the unit ({rep_unit}) right?", ln))
         shown += 1
-        if shown >= MAX_LISTED:
-            break
+    return keys
 
 
 def _check_yoy(con, plan: Plan, reference: Reference, unit_col: str, has_obs: bool) -> None:
