@@ -20,6 +20,7 @@ MISSING_MARKERS = frozenset({"", "...", "..", "-", "--", "—", "——", "–",
                              "na", "n/a", "#n/a", "缺失", "无"})
 FOOTNOTE_PREFIXES = ("注", "数据来源", "附注", "资料来源", "说明", "note", "source")
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.(\d+))?([eE][+-]?\d+)?$")
+_PLAIN = re.compile(r"-?\d+(?:\.(\d+))?")  # the common case, parsed without normalisation
 _YEAR = re.compile(r"^(\d{4})(年)?$")
 _LABEL = re.compile(r"^(.*)\(([^()]*)\)$")  # last parenthesised group = unit (after NFKC)
 FIRST_YEAR = 1949  # the People's Republic's statistics start here; earlier years are refused
@@ -78,23 +79,32 @@ def parse_number(cell, file: str, line: int, column: str) -> tuple[float | None,
         return value, _decimals_of_float(value)
     if not isinstance(cell, str):
         raise ExtractError(file, f"non-numeric value of type {type(cell).__name__} in column {column}", line)
+    plain = _PLAIN.fullmatch(cell.strip())
+    if plain:
+        value = float(plain.group(0))
+        if not math.isfinite(value):
+            raise ExtractError(file, f"non-finite number {_shown(cell)!r} in column {column}", line)
+        return value, len(plain.group(1) or "")
     key = name_key(cell)
     if key in MISSING_MARKERS:
         return None, 0
     m = _NUMBER.match(key)
     if not m or not any(ch.isdigit() for ch in key):
-        shown = cell.strip()
-        shown = shown if len(shown) <= 40 else shown[:40] + "…"
         raise ExtractError(
-            file, f"non-numeric value {shown!r} in column {column} "
+            file, f"non-numeric value {_shown(cell)!r} in column {column} "
                   "(not a number and not a missing marker such as empty, …, -, —)", line)
     value = float(key.replace(",", ""))
     if not math.isfinite(value):
-        raise ExtractError(file, f"non-finite number {cell.strip()!r} in column {column}", line)
+        raise ExtractError(file, f"non-finite number {_shown(cell)!r} in column {column}", line)
     decimals = len(m.group(4) or "")
     if m.group(5):  # scientific notation: its rounding is in the mantissa's exponent
         decimals = max(decimals - int(m.group(5)[1:]), 0)
     return value, decimals
+
+
+def _shown(cell: str) -> str:
+    shown = cell.strip()
+    return shown if len(shown) <= 40 else shown[:40] + "…"
 
 
 def parse_value(cell, file: str, line: int, column: str) -> float | None:
