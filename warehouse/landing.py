@@ -270,10 +270,21 @@ def _resolve(con, plan: Plan, reference: Reference, accept_revisions: bool) -> N
     tiers = pd.DataFrame({"source_file": [p.file_name for p in plan.parsed],
                           "tier": [p.latest_year for p in plan.parsed]})
     con.register("_tiers_df", tiers)
-    con.execute("CREATE OR REPLACE TEMP TABLE _b AS SELECT b.*, t.tier, row_number() OVER () AS rid "
-                "FROM _batch b JOIN _tiers_df t USING (source_file)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _tiers AS SELECT * FROM _tiers_df")
     con.unregister("_tiers_df")
-    con.execute("DROP TABLE _batch")
+    has_obs = has_table(con, "observations")
+    unit_col = column(con, "observations", "unit_code", "province_code") if has_obs else "unit_code"
+    # Most cells are new and appear once: they are inserted as they are (_easy). Only keys that
+    # repeat within the batch or are already in the warehouse go through the resolution below.
+    in_db = (f"""UNION SELECT b.indicator_code, b.unit_code, b.year FROM _batch b SEMI JOIN raw.observations o
+                 ON o.indicator_code = b.indicator_code AND o.{unit_col} = b.unit_code AND o.year = b.year"""
+             if has_obs else "")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hard AS SELECT indicator_code, unit_code, year FROM _batch
+        GROUP BY ALL HAVING count(*) > 1 {in_db}""")
+    con.execute("""CREATE OR REPLACE TEMP VIEW _easy AS SELECT b.*, t.tier FROM _batch b
+        ANTI JOIN _hard h USING (indicator_code, unit_code, year) JOIN _tiers t USING (source_file)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _b AS SELECT b.*, t.tier, row_number() OVER () AS rid
+        FROM _batch b SEMI JOIN _hard h USING (indicator_code, unit_code, year) JOIN _tiers t USING (source_file)""")
     # one representative per key and tier: the finest non-missing value
     con.execute("""CREATE OR REPLACE TEMP TABLE _rep AS SELECT * EXCLUDE (k) FROM (
         SELECT *, row_number() OVER (PARTITION BY indicator_code, unit_code, year, tier
@@ -288,8 +299,6 @@ def _resolve(con, plan: Plan, reference: Reference, accept_revisions: bool) -> N
         plan.problems.append(ExtractError(f, f"conflicting values for {ind}, unit {unit}, year {yr}: {v:g} {u} here "
                                              f"vs {rv:g} {ru} in {rf} line {rl} (both files cover up to {tier}, so "
                                              "neither revises the other; they differ beyond their rounding)", ln))
-    has_obs = has_table(con, "observations")
-    unit_col = column(con, "observations", "unit_code", "province_code") if has_obs else "unit_code"
     obs_cols = _cols(con, "observations") if has_obs else []
     batch_col = "batch_id" if "batch_id" in obs_cols else "NULL::VARCHAR"
     rounding_col = "coalesce(rounding, 0)" if "rounding" in obs_cols else "0.0"
@@ -330,11 +339,16 @@ def _resolve(con, plan: Plan, reference: Reference, accept_revisions: bool) -> N
     con.execute("""CREATE OR REPLACE TEMP TABLE _final_kind AS SELECT f.*,
         EXISTS (SELECT 1 FROM _chain c WHERE c.in_db AND c.indicator_code = f.indicator_code
                 AND c.unit_code = f.unit_code AND c.year = f.year) AS is_update FROM _final f""")
-    plan.inserted, plan.updated = con.execute(
-        "SELECT count(*) FILTER (NOT is_update), count(*) FILTER (is_update) FROM _final_kind").fetchone()
-    for f, ins, rev in con.execute("""SELECT source_file, count(*) FILTER (NOT is_update),
-            (SELECT count(*) FROM _rev r WHERE r.source_file = k.source_file) FROM _final_kind k GROUP BY 1""").fetchall():
-        plan.per_file[f] = {"inserted": ins, "revised": rev}
+    con.execute("""CREATE OR REPLACE TEMP VIEW _final_all AS
+        SELECT indicator_code, unit_code, year, value, source_file, source_line FROM _final
+        UNION ALL SELECT indicator_code, unit_code, year, value, source_file, source_line FROM _easy""")
+    plan.updated = con.execute("SELECT count(*) FROM _final_kind WHERE is_update").fetchone()[0]
+    inserted = dict(con.execute("""SELECT source_file, count(*) FROM (SELECT source_file FROM _easy UNION ALL
+        SELECT source_file FROM _final_kind WHERE NOT is_update) GROUP BY 1""").fetchall())
+    revised = dict(con.execute("SELECT source_file, count(*) FROM _rev GROUP BY 1").fetchall())
+    plan.inserted = sum(inserted.values())
+    for f in set(inserted) | set(revised):
+        plan.per_file[f] = {"inserted": inserted.get(f, 0), "revised": revised.get(f, 0)}
     mislabelled = _check_mislabels(con, plan)
     plan.revisions = con.execute("""SELECT indicator_code, unit_code, year, old_value, value AS new_value,
         old_source_file, source_file AS new_source_file, old_vintage, old_in_db FROM _rev
@@ -390,7 +404,7 @@ def _check_yoy(con, plan: Plan, reference: Reference, unit_col: str, has_obs: bo
                AND NOT EXISTS (SELECT 1 FROM _final f WHERE f.indicator_code = o.indicator_code
                                AND f.unit_code = o.{unit_col} AND f.year = o.year)""" if has_obs else "")
     rows = con.execute(f"""WITH v AS (
-            SELECT indicator_code, unit_code, year, value, source_file, source_line FROM _final
+            SELECT indicator_code, unit_code, year, value, source_file, source_line FROM _final_all
             WHERE indicator_code IN (SELECT indicator_code FROM _yoy_limits) {other})
         SELECT coalesce(b.source_file, a.source_file), coalesce(b.source_line, a.source_line), a.indicator_code,
                a.unit_code, a.year, a.value, b.year, b.value, l.max_yoy_change

@@ -185,9 +185,10 @@ def _write_units(con, plan: Plan, vintage: str | None, loaded_at) -> int:
 
 def _write_observations(con, batch_id: str, vintage: str | None, loaded_at) -> None:
     params = [vintage, loaded_at, batch_id]
-    con.execute("""INSERT INTO raw.observations BY NAME SELECT indicator_code, unit_code, year, value, unit,
-        reported_value, reported_unit, source_file, source_line, ?::VARCHAR AS vintage, ?::TIMESTAMP AS loaded_at,
-        ?::VARCHAR AS batch_id, tolerance AS rounding FROM _final_kind WHERE NOT is_update""", params)
+    for source in ("_easy", "_final_kind WHERE NOT is_update"):
+        con.execute(f"""INSERT INTO raw.observations BY NAME SELECT indicator_code, unit_code, year, value, unit,
+            reported_value, reported_unit, source_file, source_line, ?::VARCHAR AS vintage,
+            ?::TIMESTAMP AS loaded_at, ?::VARCHAR AS batch_id, tolerance AS rounding FROM {source}""", params)
     con.execute("""UPDATE raw.observations o SET value = f.value, unit = f.unit, reported_value = f.reported_value,
         reported_unit = f.reported_unit, source_file = f.source_file, source_line = f.source_line,
         vintage = ?, loaded_at = ?, batch_id = ?, rounding = f.tolerance
