@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import duckdb
-import pandas as pd
 import pytest
 
 import warehouse.loader as loader

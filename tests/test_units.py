@@ -201,3 +201,7 @@ def test_a_warehouse_keyed_by_province_code_is_migrated_on_the_next_load(tmp_pat
     assert _rows(warehouse, "SELECT old_value, new_value, old_source_file FROM raw.revisions") == [
         (40000.0, 40269.6, "old.csv")]
     assert _rows(warehouse, "SELECT count(*) FROM raw.units") == [(0,)]  # always created
+    assert _rows(warehouse, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'observations' "
+                            "AND constraint_type = 'PRIMARY KEY'") == [(0,)]
+    assert _rows(warehouse, "SELECT count(*), count(DISTINCT (indicator_code, unit_code, year)) "
+                            "FROM raw.observations") == [(3 * 5, 3 * 5)]

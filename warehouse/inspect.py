@@ -85,7 +85,7 @@ def _describe(plan: Plan) -> list[str]:
         if p.mapped_columns:
             lines.append("  mapped columns: " + "; ".join(f"{h} -> {c}" for h, c in p.mapped_columns.items()))
         if p.unmapped_columns:
-            lines.append(f"  unmapped columns (not loaded; map them with a manifest row file,indicator,unit,column): "
+            lines.append("  unmapped columns (not loaded; map them with a manifest row file,indicator,unit,column): "
                          + "; ".join(p.unmapped_columns))
         lines.append(f"  {p.level} units x years: {len(p.units)} x {len(p.years)} ({year_ranges(p.years)}); "
                      f"data rows {p.rows}")

@@ -37,9 +37,21 @@ TABLES = {"observations": OBSERVATIONS_COLUMNS, "revisions": REVISIONS_COLUMNS, 
 
 
 def _ddl(table: str, columns: dict[str, str]) -> str:
+    # raw.observations has no PRIMARY KEY index: the loader writes one row per key by
+    # construction (warehouse.landing), dbt tests the key's uniqueness, and an index of every
+    # cell would hold a large load in memory (an ART index is not spilled to disk).
     cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    key = ", PRIMARY KEY (indicator_code, unit_code, year)" if table == "observations" else ""
-    return f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols}{key})"
+    return f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})"
+
+
+def _drop_primary_key(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """DuckDB cannot drop a constraint: copy the table without it (a one-time migration)."""
+    has_pk = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE schema_name = 'raw' AND table_name = ? "
+                         "AND constraint_type = 'PRIMARY KEY'", [table]).fetchone()[0]
+    if has_pk:
+        con.execute(f"CREATE TABLE raw.{table}__migrating AS SELECT * FROM raw.{table}")
+        con.execute(f"DROP TABLE raw.{table}")
+        con.execute(f"ALTER TABLE raw.{table}__migrating RENAME TO {table}")
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -61,6 +73,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         if "province_code" in existing and "unit_code" not in existing and table in ("observations", "revisions"):
             con.execute(f"ALTER TABLE raw.{table} RENAME COLUMN province_code TO unit_code")
             existing = table_columns(con, table)
+        if table == "observations":
+            _drop_primary_key(con, table)
         for name, kind in columns.items():
             if name not in existing:
                 con.execute(f"ALTER TABLE raw.{table} ADD COLUMN {name} {kind.replace(' NOT NULL', '').replace(' PRIMARY KEY', '')}")

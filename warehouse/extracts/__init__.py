@@ -26,7 +26,7 @@ import itertools
 from pathlib import Path
 
 from warehouse.errors import ExtractError
-from warehouse.extracts.cells import blank_row, parse_number, parse_value, split_label
+from warehouse.extracts.cells import parse_number, parse_value, split_label
 from warehouse.extracts.cnrds import parse_cnrds, sniff_cnrds
 from warehouse.extracts.model import RECORD_COLUMNS, ParseContext, ParsedExtract, Record
 from warehouse.extracts.nbs import parse_nbs, sniff_nbs

@@ -145,7 +145,3 @@ def preamble_key(cell) -> str | None:
     """``'指标：地区生产总值(亿元)'`` -> ``'指标'``; None when the cell is not ``key：value``."""
     key, sep, _ = text(cell).partition(":")  # NFKC turned '：' into ':'
     return key.strip() if sep else None
-
-
-def preamble_value(cell) -> str:
-    return text(cell).partition(":")[2].strip()

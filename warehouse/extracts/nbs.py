@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from warehouse.errors import ExtractError
 from warehouse.extracts.cells import (FOOTNOTE_PREFIXES, blank_row, compact, is_blank, parse_number,
-                                      preamble_key, preamble_value, split_label, text, trim, year_of)
+                                      preamble_key, split_label, text, trim, year_of)
 from warehouse.extracts.manifest import MANIFEST_FILE
 from warehouse.extracts.model import Emitter, ParseContext, ParsedExtract
 from warehouse.extracts.units import UnitResolver
