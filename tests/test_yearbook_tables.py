@@ -212,3 +212,22 @@ def test_total_row_mismatch_of_a_complete_table_is_reported(tmp_path):
                             f"provinces add up to {total:.6g}"]
     rows[3][1] = f"{total:.2f}"
     assert _parse(write_csv(tmp_path / "t2.csv", rows, "gbk")).notes == []
+
+
+def test_census_table_with_four_header_rows_and_the_unit_in_another_column(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in [["表 1-3  各地区人口（2020年）"], ["地    区", "常住人口", None, None, "单位：人"],
+                [None, "年末", None, "家庭户"], [None, "常住", "城镇", "户数"], [None, "人口", "人口", None],
+                ["全  国", 3000000, 2000000, 9], ["北  京", 1000000, 900000, 4], ["天  津", 2000000, 1100000, 5]]:
+        ws.append(row)
+    ws.merge_cells("A2:A5")  # 地区 over the four header rows
+    ws.merge_cells("B2:D2")  # the group header over three columns
+    wb.save(tmp_path / "census.xlsx")
+    manifest = "file,indicator,unit,column\ncensus.xlsx,population,,常住人口年末常住人口\n"
+    parsed = _parse(tmp_path / "census.xlsx", manifest, tmp_path)
+    assert parsed.mapped_columns == {"常住人口年末常住人口": "population"}
+    assert parsed.unmapped_columns == ["常住人口城镇人口", "常住人口家庭户户数"]
+    assert {(r[1], r[2]): r[3] for r in parsed.records} == {(11, 2020): 100.0, (12, 2020): 200.0}  # 人 -> 万人

@@ -166,7 +166,12 @@ class _State:
             if len(header) >= 6:
                 raise ExtractError(self.file, "yearbook table: no unit rows found below a header of six rows "
                                               "(is the 地区 column empty?)", line)
-            header.append((line, list(cells)))
+            cells = list(cells)
+            for c, v in enumerate(cells):  # census tables print 单位：人 inside the header block
+                m = _UNIT_ROW.match(compact(v))
+                if m:
+                    block.unit, cells[c] = chinese_part(m.group(1)) or m.group(1), None
+            header.append((line, cells))
             i += 1
         block.header = header
         width = max(len(c) for _, c in header)
