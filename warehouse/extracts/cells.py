@@ -68,6 +68,12 @@ def parse_number(cell, file: str, line: int, column: str) -> tuple[float | None,
     Text numbers may carry thousands separators. Non-finite numbers (``inf``, ``1e400``,
     NaN) and anything that is neither a number nor a missing marker raise ExtractError.
     """
+    if type(cell) is str:  # the common case first: a plain number, parsed without normalisation
+        plain = _PLAIN.fullmatch(cell.strip())
+        if plain:
+            value = float(plain.group(0))
+            if math.isfinite(value):
+                return value, len(plain.group(1) or "")
     if cell is None:
         return None, 0
     if isinstance(cell, bool):
@@ -79,12 +85,6 @@ def parse_number(cell, file: str, line: int, column: str) -> tuple[float | None,
         return value, _decimals_of_float(value)
     if not isinstance(cell, str):
         raise ExtractError(file, f"non-numeric value of type {type(cell).__name__} in column {column}", line)
-    plain = _PLAIN.fullmatch(cell.strip())
-    if plain:
-        value = float(plain.group(0))
-        if not math.isfinite(value):
-            raise ExtractError(file, f"non-finite number {_shown(cell)!r} in column {column}", line)
-        return value, len(plain.group(1) or "")
     key = name_key(cell)
     if key in MISSING_MARKERS:
         return None, 0

@@ -84,7 +84,7 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
             raise ExtractError(file, f"indicator {indicator.code} appears in columns {seen_codes[indicator.code]} "
                                      f"and {col + 1}", code_line)
         seen_codes[indicator.code] = col + 1
-        columns.append((col, indicator, unit, emitter.factor(unit, indicator, label_line)))
+        columns.append((col, indicator, unit, emitter.factor(unit, indicator, label_line), code_text))
     if unit_col is None:  # a province panel: Prvcnm is the unit column
         unit_col, unit_kind, level, parent_col = parent_col, "name", "province", None
     if unit_col is None or year_col is None:
@@ -93,7 +93,7 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
     if not columns:
         raise ExtractError(file, "CNRDS panel has no indicator columns", code_line)
     parsed.indicator_source = "row 1 codes"
-    parsed.indicator_codes = [ind.code for _, ind, _, _ in columns]
+    parsed.indicator_codes = [ind.code for _, ind, _, _, _ in columns]
     resolver = UnitResolver(reference, file, level)
     parsed.level = level
 
@@ -113,9 +113,10 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
             raise ExtractError(file, f"duplicate unit-year: {text(cells[unit_col])!r} {year} already appeared on "
                                      f"line {seen[code, year]}", line)
         seen[code, year] = line
-        for col, indicator, unit, factor in columns:
-            reported, decimals = parse_number(cells[col], file, line, text(codes[col]))
-            emitter.add(indicator, code, year, reported, decimals, unit, factor, line)
+        emitter.row(code, year)
+        for col, indicator, unit, factor, name in columns:
+            reported, decimals = parse_number(cells[col], file, line, name)
+            emitter.add(indicator, code, year, reported, decimals, unit, factor, line, track=False)
     emitter.flush()
     if not seen:
         raise ExtractError(file, "no data rows after the two header rows (header only or truncated)", label_line)

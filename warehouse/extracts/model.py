@@ -95,24 +95,32 @@ class Emitter:
         return factor
 
     def add(self, indicator: Indicator, unit_code: int, year: int, reported: float | None, decimals: int,
-            reported_unit: str, factor: float, line: int) -> None:
-        value = convert(reported, factor)
+            reported_unit: str, factor: float, line: int, track: bool = True) -> None:
+        """One cell; ``track=False`` when the parser records the row's unit and year itself
+        (:meth:`row`), which keeps a large panel's inner loop short."""
+        value = reported if factor == 1.0 else convert(reported, factor)
         p = self.parsed
         p.cells += 1
         if value is None:
             p.cells_missing += 1
             tolerance = 0.0
         else:
-            why = indicator.implausibility(value)
-            if why:
+            if not indicator.min_value <= value <= indicator.max_value or (
+                    indicator.sign == "positive" and value <= 0) or (indicator.sign == "nonnegative" and value < 0):
+                why = indicator.implausibility(value)
                 raise ExtractError(self.file, f"implausible {indicator.code} for unit {unit_code}, {year}: {why}", line)
             tolerance = 0.5 * 10.0 ** -decimals * factor
-        p.years.add(year)
-        p.units.add(unit_code)
+        if track:
+            p.years.add(year)
+            p.units.add(unit_code)
         self._buffer.append((indicator.code, unit_code, year, value, indicator.unit, reported, reported_unit,
                              line, tolerance))
         if len(self._buffer) >= FLUSH_EVERY:
             self.flush()
+
+    def row(self, unit_code: int, year: int) -> None:
+        self.parsed.years.add(year)
+        self.parsed.units.add(unit_code)
 
     def flush(self) -> None:
         if self._buffer:
