@@ -231,3 +231,18 @@ def test_census_table_with_four_header_rows_and_the_unit_in_another_column(tmp_p
     assert parsed.mapped_columns == {"常住人口年末常住人口": "population"}
     assert parsed.unmapped_columns == ["常住人口城镇人口", "常住人口家庭户户数"]
     assert {(r[1], r[2]): r[3] for r in parsed.records} == {(11, 2020): 100.0, (12, 2020): 200.0}  # 人 -> 万人
+
+
+def test_xlsx_encrypted_with_the_default_password_and_named_xls(tmp_path):
+    import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    with open(FIXTURES / "yb_7-6_2023_cnki.xlsx", "rb") as fh:
+        OOXMLFile(fh).encrypt("VelvetSweatshop", out)
+    (tmp_path / "cnki_2023.xls").write_bytes(out.getvalue())
+    parsed = _parse(tmp_path / "cnki_2023.xls", _manifest(["cnki_2023.xls"]), tmp_path)
+    plain = _parse(FIXTURES / "yb_7-6_2023_cnki.xlsx", _manifest(["yb_7-6_2023_cnki.xlsx"]), tmp_path)
+    assert parsed.container == "xlsx-encrypted" and parsed.format_label == "yearbook-xlsx-encrypted"
+    assert sorted(r[:7] for r in parsed.records) == sorted(r[:7] for r in plain.records)
