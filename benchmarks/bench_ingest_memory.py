@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import random
 import resource
 import subprocess
@@ -34,6 +35,21 @@ def write_panel(folder: Path, target_mb: float) -> Path:
     series = [r for r in seed_rows("indicators") if r["frequency"] == "annual"]
     rng = random.Random(1)
     years = range(1949, 2026)
+
+    def cells(code, year, decimals):
+        out = [PROVINCES[code // 10000], code, year]
+        for s in series:
+            if s["max_yoy_change"]:  # index-type series stay near their centre
+                centre = (float(s["min_value"]) + float(s["max_value"])) / 2
+                out.append(f"{centre + rng.uniform(-5, 5):.{decimals}f}")
+            else:
+                out.append(f"{rng.uniform(0, min(float(s['max_value']), 1000.0)):.{decimals}f}")
+        return out
+
+    # more printed decimals when every county x year at 6 decimals is still short of the target
+    sample = sum(len(",".join(map(str, cells(units[0][0], 2000, 6)))) + 1 for _ in range(50)) / 50
+    extra = max(0, math.ceil((target_mb * 1e6 / (len(units) * len(years)) - sample) / len(series)))
+    decimals = min(6 + extra, 12)
     path = folder / "county_panel.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
@@ -44,14 +60,7 @@ def write_panel(folder: Path, target_mb: float) -> Path:
             if i >= wanted:
                 break
             for year in years:
-                cells = [PROVINCES[code // 10000], code, year]
-                for s in series:
-                    if s["max_yoy_change"]:  # index-type series stay near their centre
-                        lo, hi = float(s["min_value"]), float(s["max_value"])
-                        cells.append(f"{(lo + hi) / 2 + rng.uniform(-5, 5):.6f}")
-                    else:
-                        cells.append(f"{rng.uniform(0, min(float(s['max_value']), 1000.0)):.6f}")
-                w.writerow(cells)
+                w.writerow(cells(code, year, decimals))
             if i == 10:  # enough rows to know the size of one unit's rows
                 wanted = max(int(target_mb * 1e6 / (fh.tell() / 11)), 12)
     return path
