@@ -65,6 +65,10 @@ def test_prefecture_panel_with_the_units_reference(tmp_path):
     assert _rows(warehouse, "SELECT unit_code, unit_name, level, province_code, source_file FROM raw.units "
                             "WHERE unit_code = 130100") == [(130100, "石家庄市", "prefecture", 13, "units_reference.csv")]
     assert _rows(warehouse, "SELECT level, format FROM raw.load_log") == [("prefecture", "cnrds-csv")]
+    before = snapshot(warehouse)
+    again = load_landing(landing, warehouse)  # same files, same reference: nothing changes
+    assert again.files_unchanged == ["city_panel.csv"] and again.units_loaded == 0
+    assert snapshot(warehouse) == before
 
 
 def test_county_panel_by_code_and_by_name_with_its_parent(tmp_path):

@@ -70,6 +70,8 @@ def _describe(plan: Plan) -> list[str]:
         for u in plan.units.units.values():
             levels[u.level] += 1
         lines.append("  units_reference.csv: " + ", ".join(f"{n} {lv}" for lv, n in sorted(levels.items())))
+    elif landing.units_reference is not None:
+        lines.append("  units_reference.csv: unchanged (raw.units holds these units)")
     if landing.skipped:
         lines.append(f"  not extracts (a load skips them): {', '.join(landing.skipped)}")
     for name in plan.files_unchanged:

@@ -188,7 +188,10 @@ def make_plan(con: duckdb.DuckDBPyConnection, landing: Landing, vintage: str | N
     if landing.units_reference is not None:
         try:
             units = read_unit_reference(landing.units_reference, reference.provinces)
-            registry = registry.merged(units)
+            if all(registry.units.get(u.code) == u for u in units.units.values()):
+                units = None  # raw.units holds these units already: nothing to write
+            else:
+                registry = registry.merged(units)
         except ExtractError as exc:
             problems.append(exc)
     reference = reference.with_units(registry)
