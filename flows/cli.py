@@ -45,9 +45,34 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from warehouse.loader import load_landing
 
     with _writing(args) as working:
-        summary = load_landing(Path(args.landing_dir), working, vintage=args.vintage)
+        summary = load_landing(Path(args.landing_dir), working, vintage=args.vintage,
+                               accept_revisions=args.accept_revisions, variant=args.variant)
     print(replace(summary, warehouse=warehouse_path(args.warehouse)).describe())
     return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from warehouse.inspect import inspect_paths
+
+    print(inspect_paths(args.paths, warehouse_path(args.warehouse), vintage=args.vintage, variant=args.variant,
+                        accept_revisions=args.accept_revisions))
+    return 0
+
+
+def _cmd_unload(args: argparse.Namespace) -> int:
+    from warehouse.loader import unload_batch
+
+    with _writing(args) as working:
+        summary = unload_batch(working, args.batch_id, force=args.force)
+    print(summary.describe())
+    return 0
+
+
+def _add_ingest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--accept-revisions", action="store_true",
+                   help="load revisions larger than 25%% of the loaded value (listed by `resilience inspect`)")
+    p.add_argument("--variant", choices=["全市", "市辖区"], default=None,
+                   help="variant of city yearbook tables: 全市 (whole city, default) or 市辖区 (urban districts)")
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -144,8 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="load every extract in a landing folder into schema raw")
     p.add_argument("landing_dir", nargs="?", default=str(SAMPLE_BASE_DIR))
     p.add_argument("--vintage", default=None, help="label for this batch (default: derived from the files)")
+    _add_ingest_options(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("inspect", help="dry run: what a load of these files or folders would do (writes nothing)")
+    p.add_argument("paths", nargs="+", help="landing folders, or files inside one")
+    p.add_argument("--vintage", default=None, help="label the load would use (default: vintage.txt)")
+    _add_ingest_options(p)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("unload", help="undo a load batch (its cells go, the values it revised come back)")
+    p.add_argument("batch_id", help="a batch id of raw.load_log (see `resilience status`)")
+    p.add_argument("--force", action="store_true",
+                   help="unload even though later batches revised its values (their values stay)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_unload)
 
     p = sub.add_parser("sample", help="write the seeded synthetic sample of raw extracts")
     p.add_argument("out_dir")

@@ -99,7 +99,7 @@ def test_docs_generate(tmp_path):
 def test_gaps_are_interpolated_and_excess_gaps_named(tmp_path):
     warehouse = tmp_path / "gaps.duckdb"
     frame = synthetic_observations()
-    frame = frame[~((frame.indicator_code == "gdp") & (frame.province_code == 13))]  # Hebei: no GDP at all
+    frame = frame[~((frame.indicator_code == "gdp") & (frame.unit_code == 13))]  # Hebei: no GDP at all
     drop = [("deposits", 32, 2015),                                                # Jiangsu: one inner gap
             ("deposits", 32, 2021),                                                # ... and the last year
             ("unemployment_rate", 14, 2014), ("unemployment_rate", 14, 2016),     # Shanxi: 3 gaps > 2
@@ -119,7 +119,7 @@ def test_gaps_are_interpolated_and_excess_gaps_named(tmp_path):
         jiangsu = con.execute("select year, value, observed_value, is_imputed, imputation "
                               "from intermediate.int_panel_series where indicator_code = 'deposits' "
                               "and unit_code = 32 order by year").df().set_index("year")
-    original = synthetic_observations().query("indicator_code == 'deposits' and province_code == 32").set_index("year").value
+    original = synthetic_observations().query("indicator_code == 'deposits' and unit_code == 32").set_index("year").value
     assert jiangsu.loc[2015, "value"] == pytest.approx((original[2014] + original[2016]) / 2, rel=1e-12)
     assert jiangsu.loc[2021, "value"] == pytest.approx(original[2020], rel=1e-12)
     assert jiangsu.loc[[2015, 2021], "imputation"].tolist() == ["interpolated", "carried_forward"]

@@ -44,7 +44,7 @@ def fake_load(landing_dir, warehouse, vintage=None):
         log.append((path.name, str(hash(path.read_text())), vintage or "fake vintage"))
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema if not exists raw")
-        con.execute("create or replace table raw.observations (indicator_code varchar, province_code integer,"
+        con.execute("create or replace table raw.observations (indicator_code varchar, unit_code integer,"
                     " year integer, value double, source_file varchar)")
         con.executemany("insert into raw.observations values (?, ?, ?, ?, ?)", rows)
         con.execute("create table if not exists raw.load_log (batch_id varchar, file_name varchar, sha256 varchar,"

@@ -338,11 +338,11 @@ def test_bundled_sample_loads_and_the_next_vintage_revises(tmp_path):
     loader.load_landing(tmp_path / "base", wh)
     loader.load_landing(tmp_path / "vintage_2022", wh)
     con = duckdb.connect(str(wh), read_only=True)
-    revised = con.sql("select indicator_code, province_code, year from raw.revisions").fetchall()
+    revised = con.sql("select indicator_code, unit_code, year from raw.revisions").fetchall()
     assert sorted(revised) == sorted((c, p, 2021) for c, p, _ in REVISIONS)
     n_codes = con.execute("select count(distinct indicator_code) from raw.observations").fetchone()[0]
     assert n_codes == len(CODES)
     rd = con.execute("select value from raw.observations where indicator_code='rd_expenditure' "
-                 "and province_code=11 and year=2021").fetchone()[0]
+                 "and unit_code=11 and year=2021").fetchone()[0]
     raw = _rows(SAMPLE_BASE_DIR / "nbs_rd_expenditure.csv")[4][1]
     assert rd == pytest.approx(float(raw) / 1e4)  # 万元 -> 亿元
