@@ -28,6 +28,11 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_level(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", choices=["province", "prefecture", "county"], default=None,
+                   help="the study's administrative level (default: the finest level loaded)")
+
+
 @contextlib.contextmanager
 def _writing(args: argparse.Namespace) -> Iterator[Path]:
     """A working copy of the warehouse for a writing command, published atomically when the
@@ -96,7 +101,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from warehouse.build_options import build_options
     from warehouse.dbt_runner import dbt_build
 
-    options = build_options(_parse_vars(args.var))  # refused before anything is copied
+    options = build_options(_parse_vars(args.var)).at_level(args.level)  # refused before anything is copied
     with _writing(args) as working:
         dbt_build(working, select=args.select, extra_vars=options)
     return 0
@@ -122,6 +127,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
             vintage=args.vintage,
             replications=args.replications,
             seed=args.seed,
+            level=args.level,
         )
     print(f"run {summary['run_id']} {summary['status']}")
     print(f"warehouse: {summary['warehouse']}")
@@ -203,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="run dbt build on the warehouse")
     p.add_argument("--select", default=None, help="dbt node selection")
     p.add_argument("--var", action="append", help="dbt var KEY=VALUE (repeatable)")
+    _add_level(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_build)
 
@@ -217,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vintage", default=None)
     p.add_argument("--replications", type=int, default=1000)
     p.add_argument("--seed", type=int, default=12345)
+    _add_level(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_refresh)
 
