@@ -36,6 +36,12 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "unit_code": "INTEGER",
         "z": "DOUBLE", "spatial_lag": "DOUBLE", "quadrant": "VARCHAR",
     },
+    "lisa": {
+        "spec_id": "VARCHAR", "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER",
+        "unit_code": "INTEGER", "value": "DOUBLE", "z": "DOUBLE", "spatial_lag": "DOUBLE",
+        "ii": "DOUBLE", "ii_z": "DOUBLE", "p": "DOUBLE", "quadrant": "VARCHAR",
+        "significant": "BOOLEAN", "alpha": "DOUBLE", "adjustment": "VARCHAR", "permutations": "INTEGER",
+    },
     "spatial_effects": {
         "spec_id": "VARCHAR", "term": "VARCHAR", "effect": "VARCHAR", "estimate": "DOUBLE",
         "std_error": "DOUBLE", "p_value": "DOUBLE", "draws": "INTEGER",
