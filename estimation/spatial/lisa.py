@@ -27,6 +27,8 @@ that state afterwards, so the call has no side effect on other code.
 """
 from __future__ import annotations
 
+import warnings
+
 import esda
 import libpysal
 import numpy as np
@@ -82,8 +84,12 @@ def local_moran(values, sw: SpatialWeights, *, permutations: int = 999, seed: in
         raise SpatialInputError("LISA: needs at least one permutation")
     state = np.random.get_state()
     try:
-        lisa = esda.Moran_Local(values, w if w is not None else libpysal_weights(sw), transformation="r",
-                                permutations=permutations, seed=seed, keep_simulations=True, n_jobs=1)
+        with warnings.catch_warnings():
+            # esda 2.x announces a future change of its default (directed -> two-sided); this
+            # module documents and stores the directed, folded pseudo p-value esda computes today
+            warnings.filterwarnings("ignore", message="The alternative hypothesis", category=DeprecationWarning)
+            lisa = esda.Moran_Local(values, w if w is not None else libpysal_weights(sw), transformation="r",
+                                    permutations=permutations, seed=seed, keep_simulations=True, n_jobs=1)
     finally:
         np.random.set_state(state)
     lag = sw.matrix @ lisa.z
