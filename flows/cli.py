@@ -139,7 +139,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
     print(map_of_panel(inputs, shapes, variable=args.variable, year=args.year, kind=args.kind, path=out,
                        matrix=args.matrix, scheme=args.scheme, k=args.classes, alpha=args.alpha,
                        adjustment=args.adjust, permutations=args.permutations, seed=args.seed,
-                       data_note=note))
+                       data_note=note, dpi=args.dpi))
     return 0
 
 
@@ -218,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LISA: multiple-testing adjustment (fdr = Benjamini-Hochberg)")
     p.add_argument("--permutations", type=int, default=999, help="LISA: conditional permutations")
     p.add_argument("--seed", type=int, default=12345, help="LISA: seed of the permutations")
+    p.add_argument("--dpi", type=int, default=150, help="resolution of the 9 x 7.2 inch PNG")
     p.add_argument("--out", default=None, help="PNG path (default map_<kind>_<variable>_<year>.png)")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_map)

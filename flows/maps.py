@@ -92,11 +92,11 @@ def _context() -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- drawing
 
 def _frame(study: gpd.GeoDataFrame, colours: pd.Series, *, title: str, subtitle: str,
-           legend: list[Patch], legend_title: str, note: str, path) -> Path:
+           legend: list[Patch], legend_title: str, note: str, path, dpi: int = 150) -> Path:
     """Draw ``study`` (projected) filled with ``colours`` (by row) over the context, with an
     inset of the South China Sea, a legend and a note; write the PNG."""
     context = _context()
-    fig, ax = plt.subplots(figsize=(9, 7.2), dpi=150)
+    fig, ax = plt.subplots(figsize=(9, 7.2), dpi=dpi)
     inset = ax.inset_axes([0.80, 0.015, 0.19, 0.30])
     named = len(study) <= MAX_NAMED_UNITS
     outlines = study["unit_level"].ne("province").any()
@@ -180,7 +180,7 @@ def classify(y: np.ndarray, scheme: str, k: int):
 
 def choropleth(shapes: gpd.GeoDataFrame, values: pd.Series, *, variable: str, year: int, path,
                scheme: str = "fisher_jenks", k: int = 5, cmap: str = "YlOrRd",
-               data_note: str | None = None) -> Path:
+               data_note: str | None = None, dpi: int = 150) -> Path:
     """A choropleth of ``values`` (indexed by unit_code) over ``shapes`` (unit_code,
     unit_name, unit_level, geometry), classed by ``scheme`` into ``k`` classes."""
     study = _joined(shapes, values.rename("value"))
@@ -193,12 +193,12 @@ def choropleth(shapes: gpd.GeoDataFrame, values: pd.Series, *, variable: str, ye
     return _frame(study, colours, title=f"{variable.upper()}, {year}",
                   subtitle=f"{len(study)} units, {method} (mapclassify)", legend=legend,
                   legend_title=f"{variable.upper()} (class bounds, units)",
-                  note=_source_note(data_note), path=path)
+                  note=_source_note(data_note), path=path, dpi=dpi)
 
 
 def lisa_map(shapes: gpd.GeoDataFrame, lisa: pd.DataFrame, *, variable: str, year: int, matrix: str,
              alpha: float, adjustment: str, permutations: int, path,
-             data_note: str | None = None) -> Path:
+             data_note: str | None = None, dpi: int = 150) -> Path:
     """A LISA cluster map: ``lisa`` (unit_code, quadrant, significant, p) from
     :func:`estimation.spatial.lisa.local_moran` or ``results.lisa``; GeoDa's colours."""
     study = _joined(shapes, lisa.set_index("unit_code")[["quadrant", "significant"]])
@@ -212,7 +212,8 @@ def lisa_map(shapes: gpd.GeoDataFrame, lisa: pd.DataFrame, *, variable: str, yea
     subtitle = (f"local Moran's I, {matrix} W, conditional permutation inference ({permutations} permutations)\n"
                 f"significant: pseudo p <= {alpha:g}, {adjusted}")
     return _frame(study, colours, title=f"LISA cluster map: {variable.upper()}, {year}", subtitle=subtitle,
-                  legend=legend, legend_title="LISA cluster (units)", note=_source_note(data_note), path=path)
+                  legend=legend, legend_title="LISA cluster (units)", note=_source_note(data_note), path=path,
+                  dpi=dpi)
 
 
 def _joined(shapes: gpd.GeoDataFrame, data) -> gpd.GeoDataFrame:
@@ -234,7 +235,8 @@ def _joined(shapes: gpd.GeoDataFrame, data) -> gpd.GeoDataFrame:
 def map_of_panel(inputs, shapes: gpd.GeoDataFrame, *, variable: str, year: int, kind: str, path,
                  matrix: str = "adjacency", scheme: str = "fisher_jenks", k: int = 5,
                  alpha: float = DEFAULT_ALPHA, adjustment: str = DEFAULT_ADJUSTMENT,
-                 permutations: int = 999, seed: int = 12345, data_note: str | None = None) -> Path:
+                 permutations: int = 999, seed: int = 12345, data_note: str | None = None,
+                 dpi: int = 150) -> Path:
     """The map of any panel variable and year (``resilience map``): ``kind`` choropleth or
     lisa (local Moran under ``matrix``, computed here with ``seed``)."""
     from estimation.spatial.lisa import esda_seed, local_moran
@@ -250,7 +252,7 @@ def map_of_panel(inputs, shapes: gpd.GeoDataFrame, *, variable: str, year: int, 
     values = one_year.set_index(UNIT)[variable].astype(float)
     if kind == "choropleth":
         return choropleth(shapes, values, variable=variable, year=year, path=path, scheme=scheme, k=k,
-                          data_note=data_note)
+                          data_note=data_note, dpi=dpi)
     if kind != "lisa":
         raise MapError(f"unknown map kind {kind!r}; choropleth or lisa")
     if matrix not in inputs.weights:
@@ -259,5 +261,5 @@ def map_of_panel(inputs, shapes: gpd.GeoDataFrame, *, variable: str, year: int, 
     lisa = local_moran(values.loc[sw.codes].to_numpy(), sw, permutations=permutations,
                        seed=esda_seed(seed, year), alpha=alpha, adjustment=adjustment)
     return lisa_map(shapes, lisa, variable=variable, year=year, matrix=matrix, alpha=alpha,
-                    adjustment=adjustment, permutations=permutations, path=path, data_note=data_note)
+                    adjustment=adjustment, permutations=permutations, path=path, data_note=data_note, dpi=dpi)
 
