@@ -64,13 +64,13 @@ class MapError(ResilienceError):
 
 def load_boundaries(con) -> gpd.GeoDataFrame:
     """``marts.unit_boundaries`` as a GeoDataFrame (unit_code, unit_name, unit_level,
-    geometry; EPSG:4326); a unit without a boundary is an error naming it."""
+    province_code, geometry; EPSG:4326); a unit without a boundary is an error naming it."""
     present = con.execute("select count(*) from information_schema.tables where table_schema = 'marts' "
                           "and table_name = 'unit_boundaries'").fetchone()[0]
     if not present:
         raise MapError("marts.unit_boundaries does not exist in the warehouse; run `resilience build`")
-    frame = con.execute("select unit_code, unit_name, unit_level, geometry from marts.unit_boundaries "
-                        "order by unit_code").df()
+    frame = con.execute("select unit_code, unit_name, unit_level, province_code, geometry "
+                        "from marts.unit_boundaries order by unit_code").df()
     missing = frame.loc[frame["geometry"].isna(), "unit_code"].tolist()
     if missing:
         raise MapError(f"marts.unit_boundaries: {len(missing)} unit(s) have no boundary "
@@ -103,7 +103,8 @@ def _frame(study: gpd.GeoDataFrame, colours: pd.Series, *, title: str, subtitle:
     for axis, extent in ((ax, MAIN_EXTENT), (inset, INSET_EXTENT)):
         x0, y0, x1, y1 = _projected_box(extent)
         visible = study.cx[x0:x1, y0:y1]
-        context.cx[x0:x1, y0:y1].plot(ax=axis, color=CONTEXT_COLOUR, edgecolor=EDGE_COLOUR, linewidth=0.4)
+        outside = context[~context["unit_code"].isin(study["province_code"])]  # the study covers the rest
+        outside.cx[x0:x1, y0:y1].plot(ax=axis, color=CONTEXT_COLOUR, edgecolor=EDGE_COLOUR, linewidth=0.4)
         fill = colours.loc[visible.index].tolist()
         # in the inset, islands of a few km must stay visible: outline them in their own colour
         visible.plot(ax=axis, color=fill, edgecolor=fill if axis is inset else EDGE_COLOUR,
@@ -182,7 +183,7 @@ def choropleth(shapes: gpd.GeoDataFrame, values: pd.Series, *, variable: str, ye
                scheme: str = "fisher_jenks", k: int = 5, cmap: str = "YlOrRd",
                data_note: str | None = None, dpi: int = 150) -> Path:
     """A choropleth of ``values`` (indexed by unit_code) over ``shapes`` (unit_code,
-    unit_name, unit_level, geometry), classed by ``scheme`` into ``k`` classes."""
+    unit_name, unit_level, province_code, geometry), classed by ``scheme`` into ``k`` classes."""
     study = _joined(shapes, values.rename("value"))
     y = study["value"].to_numpy(float)
     classifier, method = classify(y, scheme, min(k, len(np.unique(y))))

@@ -178,7 +178,8 @@ def write_fake_panel(con: duckdb.DuckDBPyConnection) -> None:
     })
     shapes = read_boundaries("province", UNITS)
     boundaries = pd.DataFrame({"unit_code": UNITS, "unit_name": [f"P{c}" for c in UNITS],
-                               "unit_level": "province", "geometry": [g.wkb for g in shapes.geometry]})
+                               "unit_level": "province", "province_code": UNITS,
+                               "geometry": [g.wkb for g in shapes.geometry]})
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     for name, frame in [("analysis_panel", panel), ("rpt_descriptive_stats", descriptive),
                         ("unit_boundaries", boundaries)]:
