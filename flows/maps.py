@@ -30,6 +30,7 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from estimation.errors import SpatialInputError  # noqa: E402
+from flows.plots import save_png  # noqa: E402
 from estimation.spatial.lisa import DEFAULT_ADJUSTMENT, DEFAULT_ALPHA  # noqa: E402
 from warehouse.boundaries import SOURCE, read_boundaries  # noqa: E402
 from warehouse.errors import ResilienceError  # noqa: E402
@@ -131,12 +132,7 @@ def _frame(study: gpd.GeoDataFrame, colours: pd.Series, *, title: str, subtitle:
               frameon=False)
     ax.set_title(f"{title}\n{subtitle}", fontsize=10)
     fig.text(0.01, 0.01, note, fontsize=6, color="#444444", ha="left", va="bottom", wrap=True)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def _source_note(data_note: str | None) -> str:

@@ -27,6 +27,7 @@ that state afterwards, so the call has no side effect on other code.
 """
 from __future__ import annotations
 
+import logging
 import warnings
 
 import esda
@@ -42,6 +43,8 @@ from estimation.specs import Spec
 from .moran import quadrant_labels
 from .panel import panel_block
 from .weights import SpatialWeights
+
+logger = logging.getLogger(__name__)
 
 ADJUSTMENTS = ("none", "bonferroni", "fdr")
 DEFAULT_ALPHA = 0.05
@@ -125,8 +128,9 @@ def fit_lisa(panel: pd.DataFrame, spec: Spec, sw: SpatialWeights, *, unit: str, 
     seeded by (``seed``, period)."""
     values, periods = panel_block(panel, [spec.dependent], sw.codes, unit=unit, time=time)
     w = libpysal_weights(sw)
-    frames, sds = [], []
+    frames = []
     for t, period in enumerate(periods):
+        logger.info("LISA %s %s %s (%d permutations)", sw.name, spec.dependent, period, permutations)
         frame = local_moran(values[t, :, 0], sw, permutations=permutations,
                             seed=esda_seed(seed, period), alpha=alpha, adjustment=adjustment, w=w)
         frame.insert(0, "year", int(period))
