@@ -28,22 +28,28 @@ and fail the run at once.
 Tests substitute the heavy steps through :data:`STEP_FUNCTIONS` (name -> ``"module:function"``
 or a callable), so the protocol above is tested without dbt or the estimators.
 """
-from __future__ import annotations
 
 import contextlib
 import importlib
 import logging
+import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Annotated, Any, Callable, Iterator
+
+# No `from __future__ import annotations` here: Prefect builds the flow's parameter schema (which a
+# server validates deployment runs against) from the real annotations.
 
 import duckdb
 import pandas as pd
 from prefect import flow, get_run_logger, task
+from pydantic import Field
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.runtime import flow_run as prefect_flow_run
 
 from warehouse import publish as publishing
 from warehouse import paths, runs
+from warehouse.build_options import BuildOptions, build_options
+from warehouse.errors import ResilienceError
 from warehouse.paths import SAMPLE_BASE_DIR, warehouse_path
 
 # Library loggers whose INFO records (bootstrap / effect-draw / permutation progress, load and
@@ -187,11 +193,11 @@ def record_failure_task(warehouse: Path, run_id: str, error: str, vintage: runs.
 def annual_refresh(
     landing_dir: str = str(SAMPLE_BASE_DIR),
     warehouse: str | None = None,
-    vintage: str | None = None,
-    replications: int = 1000,
-    seed: int = 12345,
+    vintage: Annotated[str, Field(max_length=200)] | None = None,
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 1000,
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 12345,
     reports_dir: str | None = None,
-    dbt_vars: dict[str, Any] | None = None,
+    dbt_vars: BuildOptions | None = None,
 ) -> dict[str, Any]:
     """Load the landing folder, rebuild, re-estimate and publish a new run; return a summary.
 
@@ -199,19 +205,25 @@ def annual_refresh(
     ``$RESILIENCE_WAREHOUSE`` or ``data/warehouse.duckdb``), ``vintage`` (batch label; default
     from ``vintage.txt``), ``replications`` (bootstrap replications, also the number of
     effect draws of the spatial models), ``seed``, ``reports_dir`` (default ``reports/`` next
-    to the warehouse), ``dbt_vars`` (dbt vars of the build, e.g. the entropy base window
-    ``{"entropy_base_years": [2013, 2021]}``). Returns ``{"run_id", "status", "warehouse", "report_dir", "reports"}``.
+    to the warehouse), ``dbt_vars`` (the build's options, :class:`~warehouse.build_options.BuildOptions`,
+    e.g. the entropy base window ``{"entropy_base_years": [2013, 2021]}``). The parameters are
+    typed and bounded, so Prefect refuses a deployment run with an unknown option or a value out
+    of range before anything runs. Returns ``{"run_id", "status", "warehouse", "report_dir", "reports"}``.
     """
     logger = get_run_logger()
+    options = build_options(dbt_vars)
     warehouse_file = warehouse_path(warehouse)
     landing = Path(landing_dir).expanduser().resolve()
     reports_root = Path(reports_dir).expanduser().resolve() if reports_dir else paths.reports_root(warehouse_file)
+    check_destinations(warehouse_file, reports_root)
     run_id = runs.new_run_id()
     parameters = {"landing_dir": str(landing), "warehouse": str(warehouse_file), "vintage": vintage,
-                  "replications": replications, "seed": seed, "reports_dir": str(reports_root), "dbt_vars": dbt_vars}
+                  "replications": replications, "seed": seed, "reports_dir": str(reports_root),
+                  "dbt_vars": options.dbt_vars() or None}
     logger.info("refresh %s of %s from %s", run_id, warehouse_file, landing)
 
     with forwarded_library_logs(), publishing.refresh_lock(warehouse_file, run_id):
+        discard_report_leftovers(reports_root)
         start_run_task(warehouse_file, run_id, _flow_run_id(), parameters)
         staging = reports_root / f".staging-{run_id}"
         working: Path | None = None
@@ -222,19 +234,21 @@ def annual_refresh(
             current = "load landing"
             data = load_landing_task(landing, working, vintage)
             current = "dbt build"
-            dbt_build_task(working, dbt_vars=dbt_vars)
+            dbt_build_task(working, dbt_vars=options.dbt_vars())
             current = "estimate"
             frames = estimate_task(working, replications, seed)
             current = "write results"
             write_results_task(working, run_id, data, frames)
             current = "write report"
             staged = write_report_task(working, staging, run_id)
+            report_dir = publishing.move_dir(staging, reports_root / run_id)
             current = "publish"
             publish_task(working, warehouse_file, run_id)
         except BaseException as exc:
             if working is not None:
                 publishing.discard(working)
             publishing.discard_dir(staging)
+            publishing.discard_dir(reports_root / run_id)
             error = f"step {current!r} failed: {type(exc).__name__}: {exc}"
             try:
                 record_failure_task(warehouse_file, run_id, error, data)
@@ -242,13 +256,38 @@ def annual_refresh(
                 logger.error("could not mark run %s failed: %s", run_id, record_exc)
             raise
 
-    report_dir = publishing.move_dir(staging, reports_root / run_id)
-    publishing.point_latest(reports_root / "latest", report_dir)
+    # Published: the run succeeded. The `latest` link is a convenience; checked writable up
+    # front, a failure to move it now is reported but does not unmake the run.
+    try:
+        publishing.point_latest(reports_root / "latest", report_dir)
+    except OSError as exc:
+        logger.warning("run %s published, but %s could not point at its report: %s", run_id,
+                       reports_root / "latest", exc)
     reports = [str(report_dir / p.relative_to(staging)) for p in staged]
     summary = {"run_id": run_id, "status": runs.SUCCEEDED, "warehouse": str(warehouse_file),
                "report_dir": str(report_dir), "reports": reports}
     logger.info("run %s succeeded; warehouse %s; report %s", run_id, warehouse_file, report_dir)
     return summary
+
+
+def check_destinations(warehouse: Path, reports_root: Path) -> None:
+    """Refuse up front, with one clear line, what would make a refresh fail after its work:
+    a warehouse that must not be replaced, a reports folder that cannot be written, a
+    ``reports/latest`` that is a real folder rather than the link a refresh moves."""
+    publishing.check_writable(warehouse)
+    existing = next((p for p in (reports_root, *reports_root.parents) if p.exists()), None)
+    if existing is not None and not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        raise ResilienceError(f"cannot write reports under {reports_root}: {existing} is not a writable folder")
+    latest = reports_root / "latest"
+    if latest.exists() and not latest.is_symlink():
+        raise ResilienceError(f"{latest} is not the link a refresh maintains (a real file or folder is there); "
+                              "move it away")
+
+
+def discard_report_leftovers(reports_root: Path) -> None:
+    """Remove the staging folders of reports of refreshes that died (call under the lock)."""
+    for leftover in reports_root.glob(".staging-*"):
+        publishing.discard_dir(leftover)
 
 
 def _flow_run_id() -> str | None:

@@ -29,25 +29,24 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _exclusive_writer(args: argparse.Namespace) -> Iterator[Path]:
-    """The warehouse path, held under the refresh lock while a command writes it.
+def _writing(args: argparse.Namespace) -> Iterator[Path]:
+    """A working copy of the warehouse for a writing command, published atomically when the
+    command succeeds (warehouse.publish.writing): one writer at a time, analysts' read-only
+    queries never fail because of it, and a failed command changes nothing."""
+    from warehouse.publish import writing
 
-    Without the lock a direct ``load``/``build``/``estimate`` during a refresh would write the
-    published file and then be silently replaced by the refresh's atomic publish.
-    """
-    from warehouse.publish import refresh_lock
-
-    path = warehouse_path(args.warehouse)
-    with refresh_lock(path, run_id=f"resilience {args.command}"):
-        yield path
+    with writing(warehouse_path(args.warehouse), f"resilience {args.command}") as working:
+        yield working
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from warehouse.loader import load_landing
 
-    with _exclusive_writer(args) as path:
-        summary = load_landing(Path(args.landing_dir), path, vintage=args.vintage)
-    print(summary.describe())
+    with _writing(args) as working:
+        summary = load_landing(Path(args.landing_dir), working, vintage=args.vintage)
+    print(replace(summary, warehouse=warehouse_path(args.warehouse)).describe())
     return 0
 
 
@@ -69,32 +68,36 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from warehouse.build_options import build_options
     from warehouse.dbt_runner import dbt_build
 
-    with _exclusive_writer(args) as path:
-        dbt_build(path, select=args.select, extra_vars=_parse_vars(args.var))
+    options = build_options(_parse_vars(args.var))  # refused before anything is copied
+    with _writing(args) as working:
+        dbt_build(working, select=args.select, extra_vars=options)
     return 0
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     from flows.pipeline import estimate_and_publish
 
-    with _exclusive_writer(args) as path:
-        run_id = estimate_and_publish(path, replications=args.replications, seed=args.seed)
+    with _writing(args) as working:
+        run_id = estimate_and_publish(working, replications=args.replications, seed=args.seed)
     print(f"results written under run_id {run_id}")
     return 0
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
     from flows.annual_refresh import annual_refresh
+    from flows.prefect_server import prefect_api
 
-    summary = annual_refresh(
-        landing_dir=str(args.landing_dir),
-        warehouse=str(warehouse_path(args.warehouse)),
-        vintage=args.vintage,
-        replications=args.replications,
-        seed=args.seed,
-    )
+    with prefect_api():
+        summary = annual_refresh(
+            landing_dir=str(args.landing_dir),
+            warehouse=str(warehouse_path(args.warehouse)),
+            vintage=args.vintage,
+            replications=args.replications,
+            seed=args.seed,
+        )
     print(f"run {summary['run_id']} {summary['status']}")
     print(f"warehouse: {summary['warehouse']}")
     print(f"report:    {summary['report_dir']}/report.html (and report.md)")
@@ -238,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a folder without write permission, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
 
 

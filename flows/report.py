@@ -21,7 +21,7 @@ import base64
 import html
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -234,10 +234,17 @@ SYNTHETIC_NOTE = ("SYNTHETIC SAMPLE: this run was estimated on the bundled synth
                   "nothing about Chinese provinces.")
 
 
+MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;",
+                                                                     "\n": " ", "\r": " "})
+
+
+def md_cell(value: str) -> str:
+    """Text as it should print in a Markdown table cell: the stars of "0.498***", a vintage
+    label or a file name never become emphasis, links, HTML or a broken table row."""
+    return value.translate(MARKDOWN_SPECIALS)
+
+
 def _markdown(run: dict, tables: list[RenderedTable], figures, out_dir: Path, maps=(), maps_note: str = "") -> str:
-    def md_cell(value: str) -> str:
-        # Stars are emphasis markers in Markdown; escape them (and pipes) so they print.
-        return value.replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|")
 
     lines = [f"# Digital trade and regional economic resilience: run {run['run_id']}", ""]
     if run["is_synthetic"]:
@@ -301,8 +308,11 @@ def _html(run: dict, tables: list[RenderedTable], figures, maps=(), maps_note: s
 
 
 def _write_atomic(path: Path, text: str) -> Path:
-    """Write via a temporary file and rename, so a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write via a temporary file and rename, so a reader never sees half a report. The file
+    gets the mode every other report file gets (0666 less the umask, as the figures), not the
+    0600 of a ``mkstemp`` file."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)

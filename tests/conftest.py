@@ -1,7 +1,7 @@
-"""Shared test settings: no telemetry, generous Prefect start-up, a headless plot backend."""
+"""Shared test settings: the application's Prefect and dbt defaults (no telemetry, generous
+Prefect start-up; set by importing flows), a headless plot backend."""
 import os
 
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+import flows  # noqa: F401  (sets the defaults before any test imports Prefect)
+
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -117,3 +117,38 @@ def built_sample_warehouse() -> Path:
 def panel_warehouse() -> Path:
     """The built bundled sample when it is present, else the built synthetic fixture."""
     return built_sample_warehouse() if sample_available() else built_fixture_warehouse()
+
+
+# --- dbt commands only the tests use ------------------------------------------------------
+
+def dbt_docs_generate(warehouse: Path, target_dir: Path) -> Path:
+    """``dbt docs generate`` on a built ``warehouse``; the static site (index.html,
+    manifest.json, catalog.json) is copied to ``target_dir``."""
+    from warehouse.dbt_runner import DbtBuildError, run_dbt, workspace
+
+    with workspace(warehouse) as work:
+        code, output = run_dbt(["docs", "generate"], Path(warehouse).resolve(), work)
+        if code != 0:
+            raise DbtBuildError("docs generate", output[-10:])
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("index.html", "manifest.json", "catalog.json"):
+            shutil.copy2(work / "target" / name, target_dir / name)
+    return target_dir
+
+
+def dbt_compile_inline(warehouse: Path, sql: str, extra_vars: dict | None = None) -> str:
+    """The SQL an inline dbt snippet (Jinja, macros, ``ref``) compiles to against
+    ``warehouse``, e.g. ``select * from {{ entropy_index('main.t', 'er') }}``: runs the
+    project's macros on small hand-made tables. ``extra_vars`` go to dbt unvalidated, so that
+    tests can show what the macros themselves refuse."""
+    import json
+
+    from warehouse.dbt_runner import DbtBuildError, run_dbt, workspace
+
+    with workspace(warehouse) as work:
+        code, output = run_dbt(["compile", "--quiet", "--output", "json", "--inline", sql],
+                               Path(warehouse).resolve(), work, extra_vars=extra_vars)
+        start = next((i for i, line in enumerate(output) if line.startswith("{")), None)
+        if code != 0 or start is None:
+            raise DbtBuildError("compile", output[-10:])
+        return json.loads("\n".join(output[start:]))["compiled"]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dbt_fixtures import built_sample_warehouse, sample_available, synthetic_observations, write_raw
-from warehouse.dbt_runner import DbtBuildError, dbt_build, dbt_docs_generate
+from dbt_fixtures import dbt_docs_generate
+from warehouse.dbt_runner import DbtBuildError, dbt_build
 from warehouse.seeds import seed_rows
 
 CONTRACT_COLUMNS = [

@@ -1,10 +1,13 @@
 """End to end through a real Prefect server: serve ``annual-refresh/annual``, trigger it with the
-``prefect deployment run`` CLI, wait for Completed, check the warehouse for the new run.
+``prefect deployment run`` CLI, wait for Completed, check the warehouse for the new run; then
+trigger it with a build option that carries Jinja and check that the run is refused and the
+warehouse unchanged. The server runs with API authentication, as the README sets it up.
 
 The test starts its own server (temporary PREFECT_HOME, a free loopback port) and kills the
 server and the serve process whatever happens. Prefect 3.9 takes 11-25 s to start a server on
 a 2-core machine, hence the generous timeouts.
 """
+import base64
 import json
 import os
 import re
@@ -14,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,6 +30,7 @@ PREFECT = str(Path(sys.executable).with_name("prefect"))
 SERVER_START_TIMEOUT = 180
 DEPLOYMENT_TIMEOUT = 120
 RUN_TIMEOUT = 900
+AUTH = "resilience:not-a-real-secret"  # user:password of the server's basic authentication
 
 
 def _free_port() -> int:
@@ -34,9 +39,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get_json(url: str, body: dict | None = None):
+def _get_json(url: str, body: dict | None = None, auth: str | None = AUTH):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    request = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -79,6 +87,7 @@ def prefect_env(tmp_path):
            "PREFECT_UI_ENABLED": "false",
            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
            "PREFECT_LOGGING_LEVEL": "INFO",
+           "PREFECT_API_AUTH_STRING": AUTH,
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     env.pop("PREFECT_PROFILE", None)
     log = tmp_path / "server.log"
@@ -86,7 +95,8 @@ def prefect_env(tmp_path):
     try:
         with open(log, "w") as out:
             server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                      env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                      env={**env, "PREFECT_SERVER_API_AUTH_STRING": AUTH}, stdout=out,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
         _wait_for("the Prefect server", lambda: _get_json(f"{env['PREFECT_API_URL']}/health") is True,
                   SERVER_START_TIMEOUT, [(server, log)])
         yield env
@@ -101,8 +111,9 @@ def serve_command(setup: str = "") -> list[str]:
     return [sys.executable, "-c", f"{setup}\nfrom flows.deployment import main\nmain()"]
 
 
-def run_served_deployment(prefect_env, tmp_path, landing: Path, warehouse: Path, params: dict, setup: str = ""):
-    """Serve, trigger through the CLI, wait for a terminal state; return (flow_run_id, state, logs)."""
+def run_served_deployment(prefect_env, tmp_path, landing: Path, warehouse: Path, runs: list[dict], setup: str = ""):
+    """Serve, trigger each run's parameters through the CLI one after the other, wait for a
+    terminal state; return [(flow_run_id, state, logs)] in order."""
     api = prefect_env["PREFECT_API_URL"]
     env = {**prefect_env, "RESILIENCE_LANDING_DIR": str(landing), "RESILIENCE_WAREHOUSE": str(warehouse),
            "RESILIENCE_REPLICATIONS": "50"}
@@ -118,28 +129,33 @@ def run_served_deployment(prefect_env, tmp_path, landing: Path, warehouse: Path,
         assert deployment["schedules"][0]["schedule"]["cron"] == "0 6 1 7 *"
         assert deployment["parameters"]["landing_dir"] == str(landing)
 
-        cli = [PREFECT, "deployment", "run", "annual-refresh/annual"]
-        for key, value in params.items():
-            cli += ["--param", f"{key}={json.dumps(value)}"]
-        triggered = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
-        assert triggered.returncode == 0, triggered.stdout + triggered.stderr
-        flow_run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", triggered.stdout).group(1)
-
-        def terminal():
-            state = _get_json(f"{api}/flow_runs/{flow_run_id}")["state"]
-            return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
-
-        state = _wait_for("the flow run to finish", terminal, RUN_TIMEOUT, [(serve, log)])
-        messages: list[str] = []
-        while True:  # every log of the run, page by page (the API returns at most 200 at a time)
-            page = _get_json(f"{api}/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}},
-                                                    "limit": 200, "offset": len(messages)})
-            messages += [entry["message"] for entry in page]
-            if len(page) < 200:
-                return flow_run_id, state, messages
+        return [_trigger_and_wait(api, env, params, serve, log) for params in runs]
     finally:
         _stop(serve)
         print(log.read_text()[-5000:])
+
+
+def _trigger_and_wait(api: str, env: dict, params: dict, serve, log):
+    cli = [PREFECT, "deployment", "run", "annual-refresh/annual"]
+    for key, value in params.items():
+        cli += ["--param", f"{key}={json.dumps(value)}"]
+    triggered = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    if triggered.returncode != 0:  # the server refused to create the run
+        return None, {"type": "REFUSED", "message": triggered.stdout + triggered.stderr}, []
+    flow_run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", triggered.stdout).group(1)
+
+    def terminal():
+        state = _get_json(f"{api}/flow_runs/{flow_run_id}")["state"]
+        return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+
+    state = _wait_for("the flow run to finish", terminal, RUN_TIMEOUT, [(serve, log)])
+    messages: list[str] = []
+    while True:  # every log of the run, page by page (the API returns at most 200 at a time)
+        page = _get_json(f"{api}/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}},
+                                                "limit": 200, "offset": len(messages)})
+        messages += [entry["message"] for entry in page]
+        if len(page) < 200:
+            return flow_run_id, state, messages
 
 
 def expected_spec_ids() -> set[str]:
@@ -155,11 +171,25 @@ def test_served_deployment_run_through_the_cli_publishes_a_run_with_every_spec(p
     shutil.copytree(SAMPLE_BASE_DIR, landing)
     warehouse = tmp_path / "wh" / "warehouse.duckdb"
 
-    flow_run_id, state, logs = run_served_deployment(
-        prefect_env, tmp_path, landing, warehouse, {"replications": 50, "seed": 7})
+    written_by_jinja = tmp_path / "written_by_jinja.csv"
+    injected = {"dbt_vars": {"max_missing_per_series":
+                             "{% do run_query(\"drop table if exists raw.revisions\") %}"
+                             f"{{% do run_query(\"copy (select 1) to '{written_by_jinja}'\") %}}2"}}
+    (flow_run_id, state, logs), (bad_run_id, bad_state, bad_logs) = run_served_deployment(
+        prefect_env, tmp_path, landing, warehouse, [{"replications": 50, "seed": 7}, injected])
     assert state["type"] == "COMPLETED", (state, logs[-20:])
+    # the option carrying Jinja was refused: the server validates deployment parameters against the
+    # flow's typed signature (BuildOptions) and creates no run; nothing executed, nothing changed
+    assert bad_run_id is None and bad_state["type"] == "REFUSED", bad_state
+    assert "Validation failed for field 'dbt_vars.max_missing_per_series'" in " ".join(bad_state["message"].split())
+    assert not written_by_jinja.exists()
+    # an unauthenticated client is refused by the server
+    with pytest.raises(urllib.error.HTTPError, match="401"):
+        _get_json(f"{prefect_env['PREFECT_API_URL']}/flow_runs/{flow_run_id}", auth=None)
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from results.runs").fetchone()[0] == 1  # the refused run left no row
+        assert con.execute("select count(*) from raw.revisions").fetchone()[0] == 0  # the table is there
         run = con.execute("select run_id, status, latest_year, parameters, code_version from results.runs"
                           " where flow_run_id = ?", [flow_run_id]).fetchall()
         assert len(run) == 1

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from dbt_fixtures import built_fixture_warehouse, panel_warehouse
-from warehouse.dbt_runner import dbt_compile_inline
+from dbt_fixtures import dbt_compile_inline
 
 HAND_ROWS = [  # index, dimension, indicator, direction, unit_code, year, value
     ("er", "d1", "a", "positive", 1, 2013, 1.0),

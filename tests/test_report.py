@@ -81,7 +81,7 @@ def test_markdown_has_every_table_run_vintage_and_synthetic_note(latest_report):
     assert [t.title.split(".")[0] for t in TABLES] == [f"Table {n}" for n in range(3, 11)]
     assert f"| Run id | {NEW_RUN} |" in md
     assert SYNTHETIC_VINTAGE in md
-    assert "| Files | 2 files: nbs_gdp.csv, cnrds_panel.xlsx |" in md  # names, not the JSON
+    assert "| Files | 2 files: nbs\\_gdp.csv, cnrds\\_panel.xlsx |" in md  # names (escaped), not the JSON
     assert "SYNTHETIC SAMPLE" in md and "NOT the paper's" in md
     # Stars escaped so Markdown prints them; the SE line below.
     assert "| DT | 0.498\\*\\*\\* |" in md

@@ -28,6 +28,7 @@ from typing import Iterator
 
 import duckdb
 
+from warehouse.build_options import build_options
 from warehouse.errors import ResilienceError
 from warehouse.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 from warehouse.results_store import ensure_schema
@@ -48,8 +49,11 @@ class DbtBuildError(ResilienceError):
 
 
 @contextlib.contextmanager
-def _workspace() -> Iterator[Path]:
-    work = Path(tempfile.mkdtemp(prefix="resilience-dbt-"))
+def workspace(warehouse: Path) -> Iterator[Path]:
+    """A private folder for dbt's target/ and logs/, next to the warehouse
+    (``<warehouse>.dbt-<random>``) so that a killed build's leftovers are found and removed
+    by the next writer (:func:`warehouse.publish.discard_orphans`)."""
+    work = Path(tempfile.mkdtemp(prefix=f"{Path(warehouse).name}.dbt-", dir=Path(warehouse).parent))
     try:
         yield work
     finally:
@@ -124,48 +128,18 @@ def dbt_build(warehouse: Path, select: str | None = None, extra_vars: dict | Non
 
     ``select`` is a dbt node selection (``--select``; tests run only when every node they test
     is selected, dbt's "cautious" indirect selection); ``extra_vars`` are dbt vars (e.g.
-    ``{"entropy_mode": "per_year"}``), checked by the caller. The ``results`` schema is created
-    first so that the results marts' sources exist before any estimation. Raises
-    :class:`DbtBuildError` naming each failed or errored node.
+    ``{"entropy_mode": "per_year"}``), validated by :func:`warehouse.build_options.build_options`
+    before dbt sees them. The ``results`` schema is created first so that the results marts'
+    sources exist before any estimation. Raises :class:`DbtBuildError` naming each failed or
+    errored node.
     """
+    options = build_options(extra_vars).dbt_vars()
     warehouse = Path(warehouse).resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
         ensure_schema(con)
     command = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
-    with _workspace() as work:
-        code, output = run_dbt(command, warehouse, work, extra_vars=extra_vars, project_dir=project_dir)
+    with workspace(warehouse) as work:
+        code, output = run_dbt(command, warehouse, work, extra_vars=options, project_dir=project_dir)
         if code != 0:
             raise DbtBuildError("build", _describe_failures(work, warehouse, output))
-
-
-def dbt_docs_generate(warehouse: Path, target_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    """Run ``dbt docs generate`` on a built ``warehouse``; copy the static site
-    (index.html, manifest.json, catalog.json) to ``target_dir`` and return it."""
-    warehouse = Path(warehouse).resolve()
-    target_dir = Path(target_dir)
-    with _workspace() as work:
-        code, output = run_dbt(["docs", "generate"], warehouse, work, project_dir=project_dir)
-        if code != 0:
-            raise DbtBuildError("docs generate", _describe_failures(work, warehouse, output))
-        target_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("index.html", "manifest.json", "catalog.json"):
-            shutil.copy2(work / "target" / name, target_dir / name)
-    return target_dir
-
-
-def dbt_compile_inline(warehouse: Path, sql: str, extra_vars: dict | None = None,
-                       project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """Compile an inline dbt SQL snippet (Jinja, macros, ``ref``) against ``warehouse`` and
-    return the SQL; e.g. ``select * from {{ entropy_index('main.t', 'er') }}``. Used by the
-    tests to run the project's macros on small hand-made tables."""
-    warehouse = Path(warehouse).resolve()
-    with _workspace() as work:
-        code, output = run_dbt(["compile", "--quiet", "--output", "json", "--inline", sql], warehouse,
-                               work, extra_vars=extra_vars, project_dir=project_dir)
-        if code != 0:
-            raise DbtBuildError("compile", _describe_failures(work, warehouse, output))
-        start = next((i for i, line in enumerate(output) if line.startswith("{")), None)
-        if start is None:
-            raise DbtBuildError("compile", output[-5:])
-        return json.loads("\n".join(output[start:]))["compiled"]

@@ -1,8 +1,9 @@
-"""Refresh without blocking readers: one refresh at a time, a working copy, an atomic swap.
+"""Write without blocking readers: one writer at a time, a working copy, an atomic swap.
 
 DuckDB lets one process write a database file *or* many processes read it read-only, never
-both at once, and ``dbt build`` holds the write lock for its whole run. So a refresh never
-writes the published warehouse in place:
+both at once, and ``dbt build`` holds the write lock for its whole run. So no writer -- the
+refresh, and ``resilience load``/``build``/``estimate``/``unload`` through :func:`writing` --
+ever writes the published warehouse in place:
 
 1. :func:`refresh_lock` takes an exclusive, non-blocking ``flock`` on
    ``<warehouse>.refresh.lock``; a second refresh is refused at once with
@@ -19,16 +20,21 @@ Small edits to the published warehouse (the run registry's ``running`` and ``fai
 go through the same copy-edit-replace cycle (:func:`edit_published`), so they too work while
 analysts hold read-only connections.
 
-The lock is advisory: it only keeps *refreshes* apart. Writing the published file by other
-means (``resilience load -w <published>``) while a refresh runs is not protected; the
-refresh would publish over it.
+The published file keeps its permission bits and (where the writer may set them) owner and
+group; a published file that is read-only is refused, never replaced (:func:`check_writable`).
+The lock file is opened without following a symbolic link. Everything a killed writer leaves
+next to the warehouse (working copies, dbt work folders) is removed by the next writer, under
+the lock (:func:`discard_orphans`).
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import secrets
 import shutil
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -62,7 +68,14 @@ def refresh_lock(warehouse: Path, run_id: str | None = None) -> Iterator[Path]:
     """
     path = lock_path(Path(warehouse))
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    try:  # never through a symbolic link: the writes below would land on its target
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ResilienceError(f"{path} is a symbolic link; refusing to use it as the warehouse's lock "
+                                  "file (remove it)") from None
+        raise ResilienceError(f"cannot open the lock file {path}: {exc.strerror}") from None
+    handle = os.fdopen(fd, "r+", encoding="utf-8")
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -86,6 +99,52 @@ def refresh_lock(warehouse: Path, run_id: str | None = None) -> Iterator[Path]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def check_writable(warehouse: Path) -> None:
+    """Refuse, with one clear line, a warehouse the writers must not replace: a published file
+    that is read-only, not a DuckDB database, or a symbolic link, or a folder we cannot write."""
+    warehouse = Path(warehouse)
+    folder = warehouse.parent
+    if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise ResilienceError(f"the warehouse folder {folder} is not writable")
+    if warehouse.is_symlink():
+        raise ResilienceError(f"{warehouse} is a symbolic link; give the path of the file itself")
+    if not warehouse.exists():
+        return
+    if not warehouse.is_file():
+        raise ResilienceError(f"{warehouse} is not a file")
+    mode = warehouse.stat().st_mode
+    if not (mode & stat.S_IWUSR) or not os.access(warehouse, os.W_OK):
+        raise ResilienceError(f"{warehouse} is read-only (mode {stat.S_IMODE(mode):04o}); refusing to replace "
+                              "it (make it writable to update it)")
+    with open(warehouse, "rb") as fh:
+        header = fh.read(12)
+    if len(header) < 12 or header[8:12] != DUCKDB_MAGIC:
+        raise ResilienceError(f"{warehouse} is not a DuckDB database file")
+
+
+@contextlib.contextmanager
+def writing(warehouse: Path, label: str) -> Iterator[Path]:
+    """Write the warehouse the safe way: hold the lock, copy it to a working file, yield that
+    file's path, and publish it atomically when the block succeeds (discard it when not).
+
+    ``label`` names the writer in the lock (e.g. ``"resilience load"``). Analysts' read-only
+    queries of the published file keep working throughout.
+    """
+    warehouse = Path(warehouse)
+    check_writable(warehouse)
+    with refresh_lock(warehouse, label):
+        discard_orphans(warehouse)
+        working = make_working_copy(warehouse, secrets.token_hex(4), kind="work")
+        try:
+            yield working
+            publish(working, warehouse)
+        finally:
+            discard(working)
 
 
 def make_working_copy(warehouse: Path, run_id: str, kind: str = "work") -> Path:
@@ -120,8 +179,19 @@ def publish(working: Path, warehouse: Path) -> None:
         raise ResilienceError(f"cannot publish {working}: its write-ahead log did not checkpoint")
     with open(working, "rb") as fh:
         os.fsync(fh.fileno())
+    if warehouse.exists():
+        _keep_mode_and_owner(warehouse, working)
     os.replace(working, warehouse)
     _fsync_dir(warehouse.parent)
+
+
+def _keep_mode_and_owner(published: Path, working: Path) -> None:
+    """Give the new file the permission bits, owner and group of the one it replaces (owner
+    and group only where this process may set them: root, or the same owner)."""
+    st = published.stat()
+    os.chmod(working, stat.S_IMODE(st.st_mode))
+    with contextlib.suppress(PermissionError):
+        os.chown(working, st.st_uid, st.st_gid)
 
 
 def discard(working: Path) -> None:
@@ -132,15 +202,20 @@ def discard(working: Path) -> None:
 
 
 def discard_orphans(warehouse: Path) -> list[Path]:
-    """Delete working copies left by refreshes that died (``kill -9``, power loss).
+    """Delete working copies and dbt work folders left by writers that died (``kill -9``,
+    power loss).
 
-    Call only while holding :func:`refresh_lock`: then no live refresh owns any of them.
+    Call only while holding :func:`refresh_lock`: then no live writer owns any of them.
     """
     warehouse = Path(warehouse)
     orphans = sorted(p for kind in ("work", "edit")
                      for p in warehouse.parent.glob(f"{warehouse.name}.{kind}-*.duckdb*"))
+    orphans += sorted(warehouse.parent.glob(f"{warehouse.name}.dbt-*"))
     for path in orphans:
-        path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     return orphans
 
 
