@@ -53,6 +53,10 @@ REVISIONS_DDL = """CREATE TABLE IF NOT EXISTS raw.revisions (
     indicator_code VARCHAR, province_code INTEGER, year INTEGER, old_value DOUBLE, new_value DOUBLE,
     old_source_file VARCHAR, new_source_file VARCHAR, old_vintage VARCHAR, new_vintage VARCHAR,
     revised_at TIMESTAMP)"""
+UNITS_DDL = """CREATE TABLE IF NOT EXISTS raw.units (
+    unit_code INTEGER PRIMARY KEY, unit_name VARCHAR, aliases VARCHAR, level VARCHAR,
+    province_code INTEGER, lat DOUBLE, lon DOUBLE, source_file VARCHAR, vintage VARCHAR,
+    loaded_at TIMESTAMP)"""
 OBS_COLUMNS = ["indicator_code", "province_code", "year", "value", "unit", "reported_value",
                "reported_unit", "source_line"]
 
@@ -302,7 +306,7 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: list[ParsedExtract], batch: p
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        for ddl in (OBSERVATIONS_DDL, LOAD_LOG_DDL, REVISIONS_DDL):
+        for ddl in (OBSERVATIONS_DDL, LOAD_LOG_DDL, REVISIONS_DDL, UNITS_DDL):
             con.execute(ddl)
         con.register("batch_keys", batch[KEY].drop_duplicates())
         existing = con.execute(
