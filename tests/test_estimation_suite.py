@@ -249,3 +249,15 @@ def test_load_inputs_names_missing_mart(tmp_path):
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         with pytest.raises(pipeline.MissingInputError, match="marts.analysis_panel"):
             pipeline.load_inputs(con)
+
+
+def test_a_spec_whose_matrix_the_level_lacks_is_skipped_and_recorded():
+    codes, w_geo = province_weights()
+    specs = [s for s in SPECS if s.spec_id in ("moran_geographic_er", "moran_adjacency_er")]
+    inputs = pipeline.EstimationInputs(simulate_panel(seed=4), pipeline.weights_by_name(
+        weights_long(w_geo, codes, "geographic"), codes), specs, seed_frame("analysis_variables")["variable"].tolist())
+    frames = pipeline.estimate(inputs, replications=10, seed=1)
+    assert set(frames["moran"]["spec_id"]) == {"moran_geographic_er"}
+    [row] = frames["skipped_specs"].to_dict("records")
+    assert row["spec_id"] == "moran_adjacency_er"
+    assert "needs weights matrix 'adjacency', which weight_matrices does not define at the" in row["reason"]

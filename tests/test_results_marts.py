@@ -231,7 +231,7 @@ def test_adjacency_matrix_is_a_further_column_set_of_tables_9_and_10(con):
     assert [h for t, h in headers if t == "table10"][-3:] == [
         "(7) Adjacency: direct", "(8) Adjacency: indirect", "(9) Adjacency: total"]
     # the cells come from the adjacency specs' own rows
-    moran = con.execute("select moran_i, p_norm from results.moran where run_id = ? and "
+    moran = con.execute("select moran_i, p_rand_greater from results.moran where run_id = ? and "
                         "spec_id = 'moran_adjacency_dt' and year = 2018", [NEW_RUN]).fetchone()
     assert cell(con, "rpt_table9_moran", "is_latest", "2018", "estimate", "adjacency_dt") == \
         f"{moran[0]:.3f}{paper_stars(moran[1])}"
