@@ -5,8 +5,8 @@ Run: .venv/bin/python benchmarks/bench_maps.py [--levels province prefecture cou
 The units are the packaged boundaries themselves (boundaries/<level>.fgb): the warehouse need
 not hold prefecture or county data for this. The mapped values are SYNTHETIC (a smooth field of
 longitude and latitude plus noise). Steps timed: reading the boundary file, queen contiguity
-with the island rule, row-standardising it into a SpatialWeights (its eigenvalues included:
-O(N^3) for a dense W), local Moran with 999 conditional permutations, a choropleth and a LISA
+with the island rule, row-standardising it into a SpatialWeights (with its eigenvalues up to
+1,000 units, sparse above), local Moran with 999 conditional permutations, a choropleth and a LISA
 cluster map written as PNG.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def bench(level: str, out_dir: Path) -> None:
     print(f"{level}: {len(shapes)} units")
     codes = shapes["unit_code"].to_numpy()
     c = timed("queen contiguity, island rule nearest", contiguity, shapes.geometry, "queen", "nearest", codes)
-    sw = timed("SpatialWeights (incl. eigenvalues)", lambda: SpatialWeights.from_dense(
+    sw = timed("SpatialWeights (eigenvalues, or sparse > 1,000)", lambda: SpatialWeights.from_dense(
         row_standardise(c, level, codes), codes=codes, name="adjacency"))
     points = shapes.geometry.representative_point()
     rng = np.random.default_rng(1)
