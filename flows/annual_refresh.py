@@ -157,6 +157,7 @@ def write_results_task(working: Path, run_id: str, vintage: runs.DataVintage,
     with duckdb.connect(str(working)) as con:
         written = step("write_results")(con, run_id, frames)
         runs.record_vintage(con, run_id, vintage)
+        runs.record_panel_level(con, run_id)
         runs.finish_run(con, run_id)
         con.execute("CHECKPOINT")
     get_run_logger().info("results written under run %s: %s", run_id, written)

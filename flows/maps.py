@@ -30,7 +30,7 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from estimation.errors import SpatialInputError  # noqa: E402
-from flows.plots import save_png  # noqa: E402
+from flows.plots import MAX_NAMED_UNITS, save_png  # noqa: E402
 from estimation.spatial.lisa import DEFAULT_ADJUSTMENT, DEFAULT_ALPHA  # noqa: E402
 from warehouse.boundaries import SOURCE, read_boundaries  # noqa: E402
 from warehouse.errors import ResilienceError  # noqa: E402
@@ -39,7 +39,6 @@ from warehouse.errors import ResilienceError  # noqa: E402
 CHINA_ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
 MAIN_EXTENT = (73.0, 17.0, 135.5, 54.0)    # lon/lat box of the main map (Hainan island included)
 INSET_EXTENT = (106.0, 2.5, 123.5, 23.5)   # lon/lat box of the South China Sea inset
-MAX_NAMED_UNITS = 60
 EXACT_JENKS_MAX = 500
 CONTEXT_COLOUR, EDGE_COLOUR = "#d9d9d9", "white"
 

@@ -122,6 +122,10 @@ class UnitRegistry:
         """This registry with ``other``'s units added or replacing ones of the same code."""
         return UnitRegistry(list({**self.units, **other.units}.values()), other.source)
 
+    def has_name(self, unit: Unit, name: str) -> bool:
+        """Whether ``name`` is a name or alias of ``unit`` (normalised as every lookup)."""
+        return name_key(name) in self._keys(unit)
+
     def knows(self, name: str, level: str) -> bool:
         return (level, name_key(name)) in self._by_name
 

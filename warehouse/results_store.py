@@ -60,7 +60,7 @@ RUNS_COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR PRIMARY KEY", "flow_run_id": "VARCHAR", "started_at": "TIMESTAMP",
     "finished_at": "TIMESTAMP", "status": "VARCHAR", "vintage": "VARCHAR",
     "latest_year": "INTEGER", "files": "VARCHAR", "code_version": "VARCHAR",
-    "parameters": "VARCHAR", "error": "VARCHAR",
+    "parameters": "VARCHAR", "error": "VARCHAR", "unit_level": "VARCHAR",
 }
 
 
@@ -75,10 +75,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schema ``results`` and its tables if they do not exist yet; give an existing
     table the columns it lacks (renamed ones renamed, new ones added, NULL in old rows)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS results")
-    cols = ", ".join(f'"{c}" {t}' for c, t in RUNS_COLUMNS.items())
-    con.execute(f"CREATE TABLE IF NOT EXISTS results.runs ({cols})")
-    for table, columns in RESULT_TABLES.items():
-        wanted = {"run_id": "VARCHAR", **columns}
+    tables = {"runs": RUNS_COLUMNS, **{t: {"run_id": "VARCHAR", **c} for t, c in RESULT_TABLES.items()}}
+    for table, wanted in tables.items():
         cols = ", ".join(f'"{c}" {t}' for c, t in wanted.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS results.{table} ({cols})")
         present = {r[0] for r in con.execute(
@@ -90,6 +88,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 present = (present - {old}) | {new}
         for column, kind in wanted.items():
             if column not in present:
+                kind = kind.replace(" PRIMARY KEY", "")
                 con.execute(f'ALTER TABLE results.{table} ADD COLUMN "{column}" {kind}')
 
 

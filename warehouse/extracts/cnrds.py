@@ -2,7 +2,7 @@
 
 Row 1 holds codes: the unit column — ``Prvcnm`` (province name), ``Ctnm``/``Cntnm``
 (prefecture/county name, optionally with a ``Prvcnm`` parent column) or ``Ctcd``/``Cntcd``
-(six-digit code) — ``Sgnyea`` (year) and dictionary codes or aliases; row 2 Chinese labels
+(six-digit code; with the name column beside it, the name must be the code's unit's) — ``Sgnyea`` (year) and dictionary codes or aliases; row 2 Chinese labels
 ``<name>(<unit>)``::
 
     Prvcnm,Sgnyea,ecommerce_sales,software_revenue
@@ -45,7 +45,7 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
         raise ExtractError(file, f"label row has {len(labels)} cells but the code row has {width}", label_line)
     labels = list(labels) + [None] * (width - len(labels))
 
-    parent_col = year_col = unit_col = None
+    parent_col = year_col = unit_col = name_col = None
     unit_kind = level = None
     columns = []  # (col, indicator, unit, factor)
     seen_codes: dict[str, int] = {}
@@ -59,10 +59,15 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
             col_level, kind = UNIT_COLUMNS[key]
             if key == "prvcnm":
                 parent_col = col
-            else:
-                if unit_col is not None:
-                    raise ExtractError(file, f"two unit columns ({text(codes[unit_col])} and {code_text})", code_line)
+            elif unit_col is None:
                 unit_col, unit_kind, level = col, kind, col_level
+            elif name_col is None and col_level == level and kind != unit_kind:
+                # a code and a name of the same unit (Cntcd and Cntnm): the code keys the row,
+                # the name is checked against it
+                name_col, unit_col = (col, unit_col) if kind == "name" else (unit_col, col)
+                unit_kind = "code"
+            else:
+                raise ExtractError(file, f"two unit columns ({text(codes[unit_col])} and {code_text})", code_line)
             continue
         label = text(label_cell)
         name, unit = split_label(label)
@@ -103,6 +108,8 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
         parent = resolver.province(text(cells[parent_col]), line) if parent_col is not None else None
         if unit_kind == "code":
             code = resolver.by_code(text(cells[unit_col]), line, parent)
+            if name_col is not None:
+                resolver.check_name(code, text(cells[name_col]), line)
         else:
             code = resolver.code(text(cells[unit_col]), line, parent)
         year = year_of(cells[year_col])

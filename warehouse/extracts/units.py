@@ -36,6 +36,13 @@ class UnitResolver:
                                           f"it is in province {unit.province_code}", line)
         return code
 
+    def check_name(self, code: int, name: str, line: int) -> None:
+        """Refuse a row whose unit name is not a name or alias of the unit its code gives."""
+        unit = self.reference.registry.units[code]
+        if not self.reference.registry.has_name(unit, name):
+            raise ExtractError(self.file, f"{self.level} name {name.strip()!r} does not match code {code}, which is "
+                                          f"{unit.name} in {self.reference.registry.source}", line)
+
     def province(self, name: str, line: int) -> int:
         try:
             return self.reference.province_code(name)

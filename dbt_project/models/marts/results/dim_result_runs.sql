@@ -28,6 +28,7 @@ select
     runs.code_version,
     runs.parameters,
     runs.error,
+    runs.unit_level,
     succeeded.success_seq,
     coalesce(succeeded.success_seq = succeeded.successes, false) as is_latest,
     coalesce(runs.vintage ilike '%synthetic%', false) as is_synthetic
