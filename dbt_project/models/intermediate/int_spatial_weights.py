@@ -31,6 +31,24 @@ def _geometries(boundaries: pd.DataFrame, codes) -> list:
     return [None if pd.isna(w) else shapely.from_wkb(bytes(w)) for w in wkb]
 
 
+#: The unit columns each method needs (a unit without them cannot be placed in the matrix)
+NEEDS = {"inverse_distance": ("lat", "lon"), "k_nearest": ("lat", "lon"), "distance_band": ("lat", "lon"),
+         "economic_distance": ("mean_real_gdp_pc",),
+         "economic_distance_nearest": ("mean_real_gdp_pc", "lat", "lon")}
+
+
+def _check_inputs(units: pd.DataFrame, spec) -> None:
+    """Refuse a matrix whose method needs a value (seat coordinates, GDP per capita) that a
+    study unit lacks, naming the units."""
+    needed = list(NEEDS.get(spec.method, ()))
+    lacking = units[units[needed].isna().any(axis=1)] if needed else units.iloc[:0]
+    if len(lacking):
+        shown = ", ".join(f"{r.unit_code} {r.unit_name}" for r in lacking.head(5).itertuples())
+        more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        raise ValueError(f"weight_matrices: matrix {spec.matrix!r} ({spec.method}) needs {' and '.join(needed)} "
+                         f"of every study unit; {len(lacking)} unit(s) have none: {shown}{more}")
+
+
 def matrix_entries(units: pd.DataFrame, matrices: pd.DataFrame,
                    boundaries: pd.DataFrame | None = None) -> pd.DataFrame:
     """Long (matrix, unit_code_i, unit_code_j, weight) of every matrix, units by code;
@@ -42,6 +60,7 @@ def matrix_entries(units: pd.DataFrame, matrices: pd.DataFrame,
     lat, lon = units["lat"].to_numpy(float), units["lon"].to_numpy(float)
     frames = []
     for spec in matrices.itertuples(index=False):
+        _check_inputs(units, spec)
         if spec.method == "inverse_distance":
             c = W.inverse_distance(lat, lon, power=_number(spec.power, 1.0))
         elif spec.method == "economic_distance":
