@@ -12,7 +12,7 @@ Record fields (strings, as in a CSV; empty = default):
 =================  ====================================================================
 ``spec_id``        unique id, e.g. ``baseline_twfe_controls``
 ``estimator``      one of :data:`ESTIMATORS`
-``dependent``      panel column (for ``moran``: the variable tested)
+``dependent``      panel column (for ``moran`` and ``lisa``: the variable tested)
 ``regressors``     space-separated panel columns; a product term ``<a>_x_<b>`` with
                    ``interaction``
 ``controls``       ``all`` (the control set handed to ``from_record``), ``none``, or names
@@ -58,8 +58,9 @@ ESTIMATORS = {
     "sem": "two-way FE spatial error model",
     "lm_tests": "LM tests for a spatial lag or error",
     "moran": "global Moran's I by period",
+    "lisa": "local Moran's I (LISA) by period, conditional permutation inference",
 }
-SPATIAL_ESTIMATORS = ("sdm", "sar", "sem", "lm_tests", "moran")
+SPATIAL_ESTIMATORS = ("sdm", "sar", "sem", "lm_tests", "moran", "lisa")
 EFFECT_NAMES = ("unit", "time")
 APPROACHES = ("lee_yu", "demeaned")
 
@@ -162,6 +163,15 @@ class Spec:
     def explanatory(self) -> tuple[str, ...]:
         """Regressors of interest followed by the controls (no duplicates)."""
         return tuple(dict.fromkeys([*self.regressors, *self.controls]))
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every panel column the spec reads (a product term counts as its two factors)."""
+        product = f"{self.interaction[0]}_x_{self.interaction[1]}" if self.interaction else None
+        columns = [self.dependent, *(c for c in self.explanatory if c != product),
+                   *(self.interaction or ()), *self.instruments, *((self.mediator,) if self.mediator else ()),
+                   *(self.sample.columns if self.sample else ())]
+        return tuple(dict.fromkeys(c for c in columns if c))
 
     @classmethod
     def from_record(cls, record: Mapping[str, object], controls: Sequence[str] = ()) -> "Spec":

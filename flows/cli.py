@@ -28,6 +28,11 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_level(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", choices=["province", "prefecture", "county"], default=None,
+                   help="the study's administrative level (default: the finest level loaded)")
+
+
 @contextlib.contextmanager
 def _writing(args: argparse.Namespace) -> Iterator[Path]:
     """A working copy of the warehouse for a writing command, published atomically when the
@@ -45,9 +50,34 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from warehouse.loader import load_landing
 
     with _writing(args) as working:
-        summary = load_landing(Path(args.landing_dir), working, vintage=args.vintage)
+        summary = load_landing(Path(args.landing_dir), working, vintage=args.vintage,
+                               accept_revisions=args.accept_revisions, variant=args.variant)
     print(replace(summary, warehouse=warehouse_path(args.warehouse)).describe())
     return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from warehouse.inspect import inspect_paths
+
+    print(inspect_paths(args.paths, warehouse_path(args.warehouse), vintage=args.vintage, variant=args.variant,
+                        accept_revisions=args.accept_revisions))
+    return 0
+
+
+def _cmd_unload(args: argparse.Namespace) -> int:
+    from warehouse.loader import unload_batch
+
+    with _writing(args) as working:
+        summary = unload_batch(working, args.batch_id, force=args.force)
+    print(summary.describe())
+    return 0
+
+
+def _add_ingest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--accept-revisions", action="store_true",
+                   help="load revisions larger than 25%% of the loaded value (listed by `resilience inspect`)")
+    p.add_argument("--variant", choices=["全市", "市辖区"], default=None,
+                   help="variant of city yearbook tables: 全市 (whole city, default) or 市辖区 (urban districts)")
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -71,7 +101,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from warehouse.build_options import build_options
     from warehouse.dbt_runner import dbt_build
 
-    options = build_options(_parse_vars(args.var))  # refused before anything is copied
+    options = build_options(_parse_vars(args.var)).at_level(args.level)  # refused before anything is copied
     with _writing(args) as working:
         dbt_build(working, select=args.select, extra_vars=options)
     return 0
@@ -97,6 +127,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
             vintage=args.vintage,
             replications=args.replications,
             seed=args.seed,
+            level=args.level,
         )
     print(f"run {summary['run_id']} {summary['status']}")
     print(f"warehouse: {summary['warehouse']}")
@@ -109,25 +140,11 @@ def _cmd_multiverse(args: argparse.Namespace) -> int:
     from flows.prefect_server import prefect_api
 
     with prefect_api():
-        try:
-            summary = multiverse(warehouse=str(warehouse_path(args.warehouse)), max_specs=args.max_specs,
-                                 seed=args.seed, replications=args.replications, task_runner=args.task_runner,
-                                 dask_address=args.dask_address, n_workers=args.workers)
-        finally:
-            _flush_prefect_services()
+        summary = multiverse(warehouse=str(warehouse_path(args.warehouse)), max_specs=args.max_specs,
+                             seed=args.seed, replications=args.replications, task_runner=args.task_runner,
+                             dask_address=args.dask_address, n_workers=args.workers)
     print("\n".join(main_summary_lines(summary)))
     return 0
-
-
-def _flush_prefect_services() -> None:
-    """Send the run's queued logs and events while the temporary Prefect server is still up:
-    left to the interpreter's exit they go to a stopped server, and Prefect retries for about
-    a minute before giving up."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    APILogWorker.drain_all(timeout=10)
-    EventsWorker.drain_all(timeout=10)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -153,6 +170,25 @@ def _cmd_moran_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_map(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from flows.maps import load_boundaries, map_of_panel
+    from flows.pipeline import load_inputs
+    from warehouse.runs import data_vintage
+
+    with duckdb.connect(str(warehouse_path(args.warehouse)), read_only=True) as con:
+        inputs, shapes, vintage = load_inputs(con), load_boundaries(con), data_vintage(con).vintage
+    note = "SYNTHETIC SAMPLE: not real data." if vintage and "synthetic" in vintage.lower() else \
+        (f"Data vintage: {vintage}." if vintage else None)
+    out = Path(args.out or f"map_{args.kind}_{args.variable}_{args.year}.png")
+    print(map_of_panel(inputs, shapes, variable=args.variable, year=args.year, kind=args.kind, path=out,
+                       matrix=args.matrix, scheme=args.scheme, k=args.classes, alpha=args.alpha,
+                       adjustment=args.adjust, permutations=args.permutations, seed=args.seed,
+                       data_note=note, dpi=args.dpi))
+    return 0
+
+
 def _parse_vars(pairs: list[str] | None) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
@@ -170,8 +206,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="load every extract in a landing folder into schema raw")
     p.add_argument("landing_dir", nargs="?", default=str(SAMPLE_BASE_DIR))
     p.add_argument("--vintage", default=None, help="label for this batch (default: derived from the files)")
+    _add_ingest_options(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("inspect", help="dry run: what a load of these files or folders would do (writes nothing)")
+    p.add_argument("paths", nargs="+", help="landing folders, or files inside one")
+    p.add_argument("--vintage", default=None, help="label the load would use (default: vintage.txt)")
+    _add_ingest_options(p)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("unload", help="undo a load batch (its cells go, the values it revised come back)")
+    p.add_argument("batch_id", help="a batch id of raw.load_log (see `resilience status`)")
+    p.add_argument("--force", action="store_true",
+                   help="unload even though later batches revised its values (their values stay)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_unload)
 
     p = sub.add_parser("sample", help="write the seeded synthetic sample of raw extracts")
     p.add_argument("out_dir")
@@ -189,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="run dbt build on the warehouse")
     p.add_argument("--select", default=None, help="dbt node selection")
     p.add_argument("--var", action="append", help="dbt var KEY=VALUE (repeatable)")
+    _add_level(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_build)
 
@@ -203,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vintage", default=None)
     p.add_argument("--replications", type=int, default=1000)
     p.add_argument("--seed", type=int, default=12345)
+    _add_level(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_refresh)
 
@@ -226,6 +279,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="PNG path (default moran_<variable>_<year>_<matrix>.png)")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_moran_plot)
+
+    p = sub.add_parser("map", help="choropleth or LISA cluster map of any variable and year (PNG)")
+    p.add_argument("--variable", required=True, help="an analysis_panel column, e.g. er, dt, isu")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--kind", choices=["choropleth", "lisa"], default="choropleth")
+    p.add_argument("--matrix", default="adjacency", help="LISA: a matrix of marts.spatial_weights")
+    p.add_argument("--scheme", default="fisher_jenks",
+                   choices=["fisher_jenks", "natural_breaks", "quantiles", "equal_interval"],
+                   help="choropleth: mapclassify classification")
+    p.add_argument("--classes", type=int, default=5, help="choropleth: number of classes")
+    p.add_argument("--alpha", type=float, default=0.05, help="LISA: significance level of the pseudo p-values")
+    p.add_argument("--adjust", choices=["none", "bonferroni", "fdr"], default="none",
+                   help="LISA: multiple-testing adjustment (fdr = Benjamini-Hochberg)")
+    p.add_argument("--permutations", type=int, default=999, help="LISA: conditional permutations")
+    p.add_argument("--seed", type=int, default=12345, help="LISA: seed of the permutations")
+    p.add_argument("--dpi", type=int, default=150, help="resolution of the 9 x 7.2 inch PNG")
+    p.add_argument("--out", default=None, help="PNG path (default map_<kind>_<variable>_<year>.png)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_map)
 
     p = sub.add_parser("report", help="write the Markdown/HTML report of a run")
     p.add_argument("--out-dir", default=None,

@@ -13,8 +13,14 @@ from estimation.errors import SpatialInputError  # noqa: E402
 from estimation.spatial.moran import global_moran, quadrant_labels, scatter_coordinates  # noqa: E402
 from estimation.spatial.panel import panel_block  # noqa: E402
 
-def _save(fig, path) -> Path:
-    """Lay out, write as PNG (folders created) and close the figure."""
+QUADRANT_COLOURS = {"HH": "#c0392b", "LH": "#e67e22", "LL": "#2471a3", "HL": "#7d3c98"}
+#: Figures (scatter plots, maps) name their units only up to this many: a prefecture or county
+#: study's hundreds or thousands of labels would be unreadable.
+MAX_NAMED_UNITS = 60
+
+
+def save_png(fig, path) -> Path:
+    """Lay out ``fig``, write it as PNG to ``path`` (folders made), close it; the path."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,18 +29,18 @@ def _save(fig, path) -> Path:
     return path
 
 
-QUADRANT_COLOURS = {"HH": "#c0392b", "LH": "#e67e22", "LL": "#2471a3", "HL": "#7d3c98"}
-
-
 def moran_scatter(z, lag, labels, moran_i: float, variable: str, year: int, matrix: str, path) -> Path:
     """Write a Moran scatter plot (PNG): x = z (standardised value), y = Wz; dashed lines at 0
     split the HH/LH/LL/HL quadrants; the fitted line through the origin has slope Moran's I
-    (row-standardised W). ``labels`` name the points (units)."""
+    (row-standardised W). ``labels`` name the points (units) when there are at most
+    :data:`MAX_NAMED_UNITS` of them."""
     z, lag = np.asarray(z, float), np.asarray(lag, float)
     quadrants = quadrant_labels(z, lag)
+    named = len(z) <= MAX_NAMED_UNITS
     fig, ax = plt.subplots(figsize=(7, 6), dpi=150)
-    ax.scatter(z, lag, c=[QUADRANT_COLOURS[q] for q in quadrants], s=22, zorder=3)
-    for xi, yi, name in zip(z, lag, labels):
+    ax.scatter(z, lag, c=[QUADRANT_COLOURS[q] for q in quadrants], s=22 if named else 6,
+               alpha=1.0 if named else 0.6, zorder=3, linewidths=0)
+    for xi, yi, name in zip(z, lag, labels if named else []):
         ax.annotate(str(name), (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=6)
     ax.axhline(0, color="grey", lw=0.8, ls="--")
     ax.axvline(0, color="grey", lw=0.8, ls="--")
@@ -48,9 +54,9 @@ def moran_scatter(z, lag, labels, moran_i: float, variable: str, year: int, matr
                 color=QUADRANT_COLOURS[label], alpha=0.8)
     ax.set_xlabel(f"{variable.upper()} (standardised)")
     ax.set_ylabel(f"spatial lag of {variable.upper()} ({matrix} W)")
-    ax.set_title(f"Moran scatter plot: {variable.upper()}, {year}")
+    ax.set_title(f"Moran scatter plot: {variable.upper()}, {year}" + ("" if named else f" ({len(z):,} units)"))
     ax.legend(loc="best", framealpha=0.6, fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def moran_scatter_of_panel(inputs, variable: str, year: int, matrix: str, path) -> Path:
@@ -126,4 +132,4 @@ def specification_curve(curve, indicators, path, title: str = "Specification cur
             bottom.axhline(i - 0.5, color="grey", lw=0.5)
     bottom.set_xlim(0.5, n + 0.5)
     bottom.set_xlabel(f"specification (ranked by estimate; {n} estimated)")
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -62,7 +62,10 @@ def prefect_api() -> Iterator[str]:
         _wait_healthy(server, errors, url,
                       float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")))
         with temporary_settings({PREFECT_API_URL: url}):
-            yield url
+            try:
+                yield url
+            finally:
+                _drain_queued_logs()
     finally:
         server.terminate()
         try:
@@ -71,6 +74,16 @@ def prefect_api() -> Iterator[str]:
             server.kill()
             server.wait()
         errors.close()
+
+
+def _drain_queued_logs() -> None:
+    """Send Prefect's queued logs and events while the server still answers: after it is
+    stopped, the exiting process would retry them for about a minute ("Error logging to API")."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=10)
 
 
 def _wait_healthy(server: subprocess.Popen, errors, url: str, timeout: float) -> None:

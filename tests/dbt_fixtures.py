@@ -12,41 +12,34 @@ import numpy as np
 import pandas as pd
 
 from synthetic.dgp import SampleSpec, simulate
+from warehouse.schema import ensure_raw_schema
 from warehouse.seeds import seed_rows
-
-RAW_DDL = """
-create schema if not exists raw;
-create or replace table raw.observations (
-    indicator_code varchar, province_code integer, year integer, value double, unit varchar,
-    reported_value double, reported_unit varchar, source_file varchar, source_line integer,
-    vintage varchar, loaded_at timestamp)
-"""
 
 
 def synthetic_observations(years=range(2013, 2022), seed: int = 7) -> pd.DataFrame:
-    """Long frame (indicator_code, province_code, year, value) of every dictionary series,
+    """Long frame (indicator_code, unit_code, year, value) of every dictionary series,
     every cell present, in the dictionary's canonical units."""
     years = list(years)
     sim = simulate(SampleSpec(seed=seed, first_year=years[0], last_year=years[-1]))
     codes = sim.units["unit_code"].to_numpy()
     keep = np.isin(sim.years, years)
-    frames = [pd.DataFrame({"indicator_code": code, "province_code": np.repeat(codes, keep.sum()),
+    frames = [pd.DataFrame({"indicator_code": code, "unit_code": np.repeat(codes, keep.sum()),
                             "year": np.tile(sim.years[keep], len(codes)),
                             "value": values[:, keep].astype(float).ravel()})
               for code, values in sorted(sim.values.items())]
-    frames.append(pd.DataFrame({"indicator_code": "fixed_telephones_1984", "province_code": codes,
+    frames.append(pd.DataFrame({"indicator_code": "fixed_telephones_1984", "unit_code": codes,
                                 "year": 1984, "value": sim.telephones_1984}))
     return pd.concat(frames, ignore_index=True)
 
 
 def write_raw(warehouse: Path, frame: pd.DataFrame | None = None, drop_cells=()) -> pd.DataFrame:
     """Create ``raw.observations`` in ``warehouse`` and fill it with ``frame`` (default: the
-    synthetic frame). ``drop_cells``: (indicator_code, province_code, year) tuples whose value
+    synthetic frame). ``drop_cells``: (indicator_code, unit_code, year) tuples whose value
     is set to NULL, as the loader does for a missing cell."""
     frame = synthetic_observations() if frame is None else frame.copy()
     units = {r["code"]: r["unit"] for r in seed_rows("indicators")}
     for ind, prov, yr in drop_cells:
-        mask = (frame.indicator_code == ind) & (frame.province_code == prov) & (frame.year == yr)
+        mask = (frame.indicator_code == ind) & (frame.unit_code == prov) & (frame.year == yr)
         frame.loc[mask, "value"] = np.nan
     frame["unit"] = frame.indicator_code.map(units)
     frame["reported_value"] = frame["value"]
@@ -56,9 +49,10 @@ def write_raw(warehouse: Path, frame: pd.DataFrame | None = None, drop_cells=())
     frame["vintage"] = "dbt-fixture (synthetic)"
     frame["loaded_at"] = pd.Timestamp("2026-01-01")
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(RAW_DDL)
+        ensure_raw_schema(con)  # the loader's tables
+        con.execute("delete from raw.observations")
         con.register("_f", frame)
-        con.execute("insert into raw.observations select indicator_code, province_code, year, value, unit, "
+        con.execute("insert into raw.observations by name select indicator_code, unit_code, year, value, unit, "
                     "reported_value, reported_unit, source_file, source_line, vintage, loaded_at from _f")
     return frame
 

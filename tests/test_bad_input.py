@@ -90,7 +90,7 @@ def test_duplicate_province_year_in_nbs_file(loaded):
     rows = gdp_rows()
     rows.insert(9, ["北京", "1", "2", "3"])  # alias of 北京市 (line 5), on line 10
     write_csv(bad / "gdp_dup.csv", rows)
-    _fails(warehouse, bad, r"duplicate province-year", r"line 5", file="gdp_dup.csv", line=10)
+    _fails(warehouse, bad, r"duplicate unit-year", r"line 5", file="gdp_dup.csv", line=10)
 
 
 def test_duplicate_province_year_in_cnrds_file(loaded):
@@ -98,7 +98,7 @@ def test_duplicate_province_year_in_cnrds_file(loaded):
     rows = panel_rows()
     rows.append(["Beijing", 2020, 1, 2])  # Beijing 2020 is on line 3
     write_csv(bad / "panel_dup.csv", rows, "utf-8-sig")
-    _fails(warehouse, bad, r"duplicate province-year", r"line 3", file="panel_dup.csv", line=13)
+    _fails(warehouse, bad, r"duplicate unit-year", r"line 3", file="panel_dup.csv", line=13)
 
 
 def test_conflicting_values_across_files_of_one_batch(tmp_path):
@@ -107,9 +107,10 @@ def test_conflicting_values_across_files_of_one_batch(tmp_path):
     write_csv(landing / "a_gdp.csv", gdp_rows())
     write_xlsx(landing / "b_gdp.xlsx", gdp_rows(天津市=["15700.0", "14008.0", "14055.5"]))  # same latest year
     warehouse = tmp_path / "wh.duckdb"
-    err = _fails(warehouse, landing, r"conflicting values for gdp, province 12, year 2021",
-                 r"15695.*a_gdp\.csv|a_gdp\.csv.*15695", r"b_gdp\.xlsx line 6", file="a_gdp.csv", line=6)
-    assert err.file.endswith("a_gdp.csv")
+    # the finer value (15695.0, one decimal) is the reference; the coarser .xlsx cell conflicts with it
+    err = _fails(warehouse, landing, r"conflicting values for gdp, unit 12, year 2021",
+                 r"15700 亿元 here vs 15695 亿元 in a_gdp\.csv line 6", file="b_gdp.xlsx", line=6)
+    assert err.file.endswith("b_gdp.xlsx")
     assert not warehouse.exists()  # the load failed: no warehouse file left behind
 
 

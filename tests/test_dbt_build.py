@@ -47,7 +47,8 @@ def test_sample_builds_into_the_contracted_panel():
     assert er["mean"] == pytest.approx(panel.er.mean(), abs=1e-12)
     assert er["sd"] == pytest.approx(panel.er.std(ddof=1), abs=1e-12)
     assert (panel.unit_code == panel.province_code).all() and (panel.unit_level == "province").all()
-    assert len(weights) == 2 * 30 * 29                   # non-zero weights only
+    assert (weights.matrix != "adjacency").sum() == 2 * 30 * 29   # non-zero weights only
+    assert (weights.matrix == "adjacency").sum() == 2 * 65   # 64 land borders + Hainan-Guangdong
     sums = weights.groupby(["matrix", "unit_code_i"]).weight.sum()
     np.testing.assert_allclose(sums, 1.0, atol=1e-12)
     assert not (weights.unit_code_i == weights.unit_code_j).any() and (weights.weight > 0).all()
@@ -99,7 +100,7 @@ def test_docs_generate(tmp_path):
 def test_gaps_are_interpolated_and_excess_gaps_named(tmp_path):
     warehouse = tmp_path / "gaps.duckdb"
     frame = synthetic_observations()
-    frame = frame[~((frame.indicator_code == "gdp") & (frame.province_code == 13))]  # Hebei: no GDP at all
+    frame = frame[~((frame.indicator_code == "gdp") & (frame.unit_code == 13))]  # Hebei: no GDP at all
     drop = [("deposits", 32, 2015),                                                # Jiangsu: one inner gap
             ("deposits", 32, 2021),                                                # ... and the last year
             ("unemployment_rate", 14, 2014), ("unemployment_rate", 14, 2016),     # Shanxi: 3 gaps > 2
@@ -119,7 +120,7 @@ def test_gaps_are_interpolated_and_excess_gaps_named(tmp_path):
         jiangsu = con.execute("select year, value, observed_value, is_imputed, imputation "
                               "from intermediate.int_panel_series where indicator_code = 'deposits' "
                               "and unit_code = 32 order by year").df().set_index("year")
-    original = synthetic_observations().query("indicator_code == 'deposits' and province_code == 32").set_index("year").value
+    original = synthetic_observations().query("indicator_code == 'deposits' and unit_code == 32").set_index("year").value
     assert jiangsu.loc[2015, "value"] == pytest.approx((original[2014] + original[2016]) / 2, rel=1e-12)
     assert jiangsu.loc[2021, "value"] == pytest.approx(original[2020], rel=1e-12)
     assert jiangsu.loc[[2015, 2021], "imputation"].tolist() == ["interpolated", "carried_forward"]

@@ -44,7 +44,7 @@ def fake_load(landing_dir, warehouse, vintage=None):
         log.append((path.name, str(hash(path.read_text())), vintage or "fake vintage"))
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema if not exists raw")
-        con.execute("create or replace table raw.observations (indicator_code varchar, province_code integer,"
+        con.execute("create or replace table raw.observations (indicator_code varchar, unit_code integer,"
                     " year integer, value double, source_file varchar)")
         con.executemany("insert into raw.observations values (?, ?, ?, ?, ?)", rows)
         con.execute("create table if not exists raw.load_log (batch_id varchar, file_name varchar, sha256 varchar,"
@@ -404,6 +404,40 @@ def test_real_second_refresh_over_2013_2022_and_run_comparison(real_refreshes):
     assert (nobs[first["run_id"]], nobs[second["run_id"]]) == (270, 300)  # 30 provinces x 9, x 10 years
     assert [(r, p) for r, p, _ in compared] == [(first["run_id"], None), (second["run_id"], first["run_id"])]
     assert expected_spec_ids() <= specs
+
+
+def test_real_refresh_fills_results_lisa_with_esdas_local_statistics(real_refreshes):
+    """results.lisa of the latest run equals esda.Moran_Local run here on the published panel and
+    adjacency matrix (a libpysal W built from the mart's rows), with the run's seeds."""
+    import esda
+    import libpysal
+    import numpy as np
+
+    from estimation.spatial.lisa import esda_seed
+
+    wh, second = real_refreshes["wh"], real_refreshes["second"]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        lisa = con.execute("select * from results.lisa where run_id = ? order by variable, year, unit_code",
+                           [second["run_id"]]).df()
+        panel = con.execute("select unit_code, year, er, dt from marts.analysis_panel").df()
+        pairs = con.execute("select unit_code_i, unit_code_j, weight from marts.spatial_weights "
+                            "where matrix = 'adjacency' order by unit_code_i, unit_code_j").df()
+    codes = sorted(panel.unit_code.unique())
+    assert set(lisa.spec_id) == {"lisa_adjacency_er", "lisa_adjacency_dt"}
+    assert len(lisa) == 2 * 10 * 30 and set(lisa.matrix) == {"adjacency"}
+    neighbours = {c: pairs.loc[pairs.unit_code_i == c, "unit_code_j"].tolist() for c in codes}
+    weights = {c: pairs.loc[pairs.unit_code_i == c, "weight"].tolist() for c in codes}
+    w = libpysal.weights.W(neighbours, weights, id_order=codes)
+    for (variable, year), rows in lisa.groupby(["variable", "year"]):
+        y = panel[panel.year == year].set_index("unit_code").loc[codes, variable].to_numpy()
+        reference = esda.Moran_Local(y, w, transformation="r", permutations=999, seed=esda_seed(7, year))
+        np.testing.assert_allclose(rows["value"], y, rtol=0, atol=0)
+        np.testing.assert_allclose(rows["ii"], reference.Is, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(rows["p"], reference.p_sim, rtol=0, atol=0)
+        np.testing.assert_allclose(rows["ii_z"], reference.z_sim, rtol=1e-9)
+        pysal_quadrants = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+        assert rows["quadrant"].tolist() == [pysal_quadrants[q] for q in reference.q]
+        assert rows["significant"].tolist() == (reference.p_sim <= 0.05).tolist()
 
 
 def SAMPLE_BASE_FILES():

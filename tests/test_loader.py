@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import duckdb
-import pandas as pd
 import pytest
 
 import warehouse.loader as loader
@@ -19,7 +18,7 @@ def _value(warehouse, indicator, province, year):
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return con.execute("SELECT value, reported_value, reported_unit, source_file, vintage FROM raw.observations "
-                           "WHERE indicator_code = ? AND province_code = ? AND year = ?",
+                           "WHERE indicator_code = ? AND unit_code = ? AND year = ?",
                            [indicator, province, year]).fetchone()
     finally:
         con.close()
@@ -96,7 +95,7 @@ def test_revision_replaces_value_and_keeps_the_old_one(tmp_path):
     assert _value(warehouse, "gdp", 12, 2021)[::3] == (15695.0, "gdp.csv")
     # an equal value keeps its original provenance
     assert _value(warehouse, "gdp", 13, 2021)[3:] == ("gdp.csv", "synthetic test extracts")
-    revisions = _query(warehouse, "SELECT indicator_code, province_code, year, old_value, new_value, old_source_file, "
+    revisions = _query(warehouse, "SELECT indicator_code, unit_code, year, old_value, new_value, old_source_file, "
                                   "new_source_file, old_vintage, new_vintage FROM raw.revisions")
     assert revisions == [("gdp", 11, 2021, 40269.6, 40300.0, "gdp.csv", "gdp_2022.csv",
                           "synthetic test extracts", "2022 yearbook")]
@@ -129,10 +128,10 @@ def test_one_batch_orders_files_by_latest_year(tmp_path):
     (base / "gdp.csv").rename(base / "zz_gdp.csv")
     load_landing(base, apart, vintage="v")
     load_landing(_next_vintage(tmp_path / "v2022"), apart, vintage="v")
-    sql = ("SELECT indicator_code, province_code, year, value, reported_value, source_file "
+    sql = ("SELECT indicator_code, unit_code, year, value, reported_value, source_file "
            "FROM raw.observations ORDER BY ALL")
     assert _query(together, sql) == _query(apart, sql)
-    rev = "SELECT indicator_code, province_code, year, old_value, new_value, old_source_file, new_source_file " \
+    rev = "SELECT indicator_code, unit_code, year, old_value, new_value, old_source_file, new_source_file " \
           "FROM raw.revisions ORDER BY ALL"
     assert _query(together, rev) == _query(apart, rev)
 
@@ -141,13 +140,13 @@ def test_failure_inside_the_transaction_rolls_back(tmp_path, monkeypatch):
     warehouse = tmp_path / "wh.duckdb"
     load_landing(write_good_landing(tmp_path / "base"), warehouse)
     before = snapshot(warehouse)
-    real = loader._resolve
+    real = loader._write_log
 
-    def broken(*args):  # revisions frame without its columns: the INSERT fails after the others ran
-        inserts, updates, _ = real(*args)
-        return inserts, updates, pd.DataFrame({"bogus": [1]})
+    def broken(con, *args):  # observations and revisions are written, then the log fails
+        real(con, *args)
+        con.execute("INSERT INTO raw.load_log (batch_id) VALUES (NULL)")
 
-    monkeypatch.setattr(loader, "_resolve", broken)
+    monkeypatch.setattr(loader, "_write_log", broken)
     with pytest.raises(duckdb.Error):
         load_landing(_next_vintage(tmp_path / "v2022"), warehouse)
     assert snapshot(warehouse) == before
@@ -201,7 +200,7 @@ def test_status_reports_marts_results_and_latest_run(tmp_path):
     con = duckdb.connect(str(warehouse))
     ensure_schema(con)
     con.execute("CREATE SCHEMA marts")
-    con.execute("CREATE TABLE marts.analysis_panel AS SELECT 11 AS province_code, 2021 AS year")
+    con.execute("CREATE TABLE marts.analysis_panel AS SELECT 11 AS unit_code, 2021 AS year")
     con.execute("INSERT INTO results.runs (run_id, status, vintage, started_at) "
                 "VALUES ('r1', 'success', 'v1', TIMESTAMP '2024-01-01'), ('r2', 'failed', 'v2', TIMESTAMP '2024-02-01')")
     con.close()
@@ -227,7 +226,7 @@ def test_bundled_sample_then_next_vintage(tmp_path):
     assert n_rev == nxt.revisions and n_2021 > 0
     # every revision's new value is what raw.observations now holds
     assert _query(warehouse, "SELECT count(*) FROM raw.revisions r JOIN raw.observations o "
-                             "USING (indicator_code, province_code, year) WHERE o.value IS DISTINCT FROM r.new_value") \
+                             "USING (indicator_code, unit_code, year) WHERE o.value IS DISTINCT FROM r.new_value") \
         == [(0,)]
     before = snapshot(warehouse)
     assert load_landing(SAMPLE_NEXT_VINTAGE_DIR, warehouse).files_loaded == []

@@ -6,7 +6,7 @@ import pytest
 from extract_factory import (GDP, POPULATION, PROVINCES, gdp_rows, nbs_rows, panel_rows,
                              population_rows, write_csv, write_xlsx)
 from warehouse.errors import ExtractError
-from warehouse.parsers import parse_extract, parse_value, split_label
+from warehouse.extracts import parse_extract, parse_value, split_label
 from warehouse.reference import ReferenceLookupError, load_reference
 
 
@@ -56,7 +56,7 @@ def test_cnrds_csv_unit_conversion_wan_yuan_to_yi_yuan(tmp_path):
     assert parsed.indicator_codes == ["ecommerce_sales", "software_revenue"]  # alias 软件业务收入 mapped
     got = _by_key(parsed)
     # Beijing 2021: 11100 * 10 = 111000 万元 = 11.1 亿元
-    _, _, _, value, unit, reported, reported_unit, _ = got["ecommerce_sales", 11, 2021]
+    _, _, _, value, unit, reported, reported_unit, _, _ = got["ecommerce_sales", 11, 2021]
     assert (value, unit, reported, reported_unit) == (11.1, "亿元", 111000.0, "万元")
     assert got["software_revenue", 11, 2021][3:7] == (1110.0, "亿元", 1110.0, "亿元")  # full-width （亿元）
     assert got["software_revenue", 54, 2020][3] is None

@@ -73,8 +73,8 @@ def test_table4_has_the_paper_rows_in_order(con):
     ).fetchall()
     labels = [r[0] for r in rows if r[1] == "estimate"]
     assert labels == ["DT", "MEDICAL", "EC", "OPEN", "TAX", "CULTURE", "Constant", "Controls",
-                      "Province FEs", "Year FEs", "N", "Adj. R²", "Hausman test χ² (FE vs RE)",
-                      "Hausman test df"]
+                      "Province FEs", "Year FEs", "N", "Adj. R²", "Hausman test χ² (FE vs RE, sigmamore)",
+                      "Hausman test χ² (FE vs RE, plain)", "Hausman test df"]
     by_label = {r[0]: r[2:] for r in rows if r[1] == "estimate"}
     assert by_label["Controls"] == ("NO", "NO", "YES", "YES")
     assert by_label["Province FEs"] == ("NO", "YES", "NO", "YES")
@@ -82,7 +82,10 @@ def test_table4_has_the_paper_rows_in_order(con):
     assert by_label["N"] == ("270", "270", "270", "270")
     assert by_label["Adj. R²"] == ("0.910",) * 4  # 0.9 + 0.01 * run index 1
     assert by_label["MEDICAL"][:2] == (None, None)  # no controls in columns (1)-(2)
-    assert by_label["Hausman test χ² (FE vs RE)"] == (None, None, None, "31.400***")
+    assert by_label["Hausman test χ² (FE vs RE, sigmamore)"] == (None, None, None, "31.400***")
+    assert by_label["Hausman test χ² (FE vs RE, plain)"] == (None, None, None, "12.600*")
+    p_lines = [r[2:] for r in rows if r[1] == "p"]
+    assert p_lines == [(None, None, None, "(0.000)"), (None, None, None, "(0.050)")]
     # A coefficient takes two lines, the second labelled '' and holding the SE.
     assert rows[1][:2] == ("", "se")
 
@@ -176,13 +179,15 @@ def test_table9_moran_one_row_per_year(con):
                        "where is_latest order by row_order").fetchall()
     assert [r[0] for r in rows] == [str(y) for y in range(2013, 2023)]
     assert rows[0][1:] == ("0.100***", "0.200***")
-    assert rows[5] == ("2018", "0.150**", "0.250**")  # p_norm = 0.04 in 2018
+    assert rows[5] == ("2018", "0.150**", "0.250**")  # p_rand_greater = 0.04 in 2018 (p_norm 0.2)
 
 
 def test_table10_effects_and_rho(con):
     latest = "is_latest"
-    raw = con.execute("select estimate, std_error, p_value from results.spatial_effects where run_id = ? "
+    raw = con.execute("select estimate, std_error, p_value, sim_mean from results.spatial_effects where run_id = ? "
                       "and spec_id = 'sdm_economic' and term = 'tax' and effect = 'indirect'", [NEW_RUN]).fetchone()
+    # the point effect (not the draws' mean) with the simulated SE
+    assert f"{raw[0]:.3f}" != f"{raw[3]:.3f}"
     assert cell(con, "rpt_table10_spatial_effects", latest, "tax", "estimate", "economic_indirect") == \
         f"{raw[0]:.3f}{paper_stars(raw[2])}"
     assert cell(con, "rpt_table10_spatial_effects", latest, "tax", "se", "economic_indirect") == f"({raw[1]:.3f})"
@@ -211,9 +216,26 @@ def test_run_comparison_computes_the_change_against_the_previous_successful_run(
     assert effects == 3
     lag_models = con.execute("select count(*) from ref.specs where estimator in ('sdm', 'sar')").fetchone()[0]
     assert con.execute("select count(*) from marts.rpt_run_comparison where term = 'rho' and run_id = ?",
-                       [NEW_RUN]).fetchone()[0] == lag_models == 6
+                       [NEW_RUN]).fetchone()[0] == lag_models == 8  # sdm and sar under 3 matrices, 2 demeaned
 
 
 def test_table3_reads_the_descriptive_stats_mart(con):
     rows = con.execute("select variable, n, mean from marts.rpt_table3_descriptive order by row_order").fetchall()
     assert rows == [("ER", 300, 0.262), ("DT", 300, 0.129)]
+
+
+def test_adjacency_matrix_is_a_further_column_set_of_tables_9_and_10(con):
+    headers = con.execute("select table_id, header from marts.dim_report_columns where table_id in "
+                          "('table9', 'table10') order by table_id, column_order").fetchall()
+    assert [h for t, h in headers if t == "table9"][-2:] == ["Adjacency: DT", "Adjacency: ER"]
+    assert [h for t, h in headers if t == "table10"][-3:] == [
+        "(7) Adjacency: direct", "(8) Adjacency: indirect", "(9) Adjacency: total"]
+    # the cells come from the adjacency specs' own rows
+    moran = con.execute("select moran_i, p_rand_greater from results.moran where run_id = ? and "
+                        "spec_id = 'moran_adjacency_dt' and year = 2018", [NEW_RUN]).fetchone()
+    assert cell(con, "rpt_table9_moran", "is_latest", "2018", "estimate", "adjacency_dt") == \
+        f"{moran[0]:.3f}{paper_stars(moran[1])}"
+    raw = con.execute("select estimate, p_value from results.spatial_effects where run_id = ? and "
+                      "spec_id = 'sdm_adjacency' and term = 'dt' and effect = 'total'", [NEW_RUN]).fetchone()
+    assert cell(con, "rpt_table10_spatial_effects", "is_latest", "dt", "estimate", "adjacency_total") == \
+        f"{raw[0]:.3f}{paper_stars(raw[1])}"

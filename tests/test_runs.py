@@ -21,7 +21,7 @@ def _load_log(con, rows, observations):
     con.execute("create table raw.load_log (batch_id varchar, file_name varchar, sha256 varchar, format varchar,"
                 " indicator_codes varchar, rows integer, cells_missing integer, vintage varchar, loaded_at timestamp)")
     con.executemany("insert into raw.load_log values (?, ?, ?, 'nbs', 'x', 1, 0, ?, ?)", rows)
-    con.execute("create table raw.observations (indicator_code varchar, province_code integer, year integer, value double)")
+    con.execute("create table raw.observations (indicator_code varchar, unit_code integer, year integer, value double)")
     con.executemany("insert into raw.observations values ('gdp', 11, ?, ?)", observations)
 
 

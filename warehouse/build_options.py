@@ -32,6 +32,8 @@ class BuildOptions(BaseModel):
     pim_depreciation: float | None = Field(None, gt=0.0, lt=1.0, description="perpetual-inventory depreciation rate")
     pim_growth_years: int | None = Field(None, ge=2, le=20, description="first years whose investment growth gives K_0")
     max_missing_per_series: int | None = Field(None, ge=0, le=100, description="missing cells allowed per series and unit")
+    unit_level: Literal["province", "prefecture", "county"] | None = Field(
+        None, description="the study's administrative level")
 
     @field_validator("entropy_base_years", mode="before")
     @classmethod
@@ -53,6 +55,15 @@ class BuildOptions(BaseModel):
             if self.entropy_mode == "per_year":
                 raise ValueError("entropy_base_years needs entropy_mode pooled")
         return self
+
+    def at_level(self, level: str | None) -> "BuildOptions":
+        """These options with ``unit_level = level`` (the CLI's ``--level`` and the flow's
+        ``level``: one setting, two spellings, refused if they differ)."""
+        if level is None or self.unit_level == level:
+            return self
+        if self.unit_level is not None:
+            raise ResilienceError(f"--level {level} and unit_level={self.unit_level} disagree")
+        return build_options({**self.model_dump(exclude_none=True), "unit_level": level})
 
     def dbt_vars(self) -> dict[str, Any]:
         """The options that were set, as dbt ``--vars`` (JSON-safe)."""

@@ -1,31 +1,24 @@
-"""Load a landing folder of raw extracts into schema ``raw`` of the DuckDB warehouse.
+"""Load a landing folder of raw extracts into schema ``raw`` of the DuckDB warehouse, and
+take a load batch out again.
 
-``load_landing`` is all-or-nothing: every new file is parsed and every cross-file check is
-made *before* the warehouse is touched, and the writes happen in one explicit transaction
-(DuckDB autocommits each statement of a multi-statement string, so statements are executed
-one by one between ``BEGIN`` and ``COMMIT``). A failed load leaves the warehouse exactly as it
-was; if the warehouse file did not exist, none is left behind.
+``load_landing`` is all-or-nothing: the new files are parsed into TEMP staging tables and
+every check is made (``warehouse.landing``) before ``raw`` is written, and the writes happen
+in one explicit transaction (DuckDB autocommits each statement of a multi-statement string,
+so statements are executed one by one between ``BEGIN`` and ``COMMIT``). A failed load leaves
+the warehouse exactly as it was; if the warehouse file did not exist, none is left behind.
 
-Rules (docs/CONTRACTS.md):
+``unload_batch`` undoes a batch in one transaction: the cells it inserted go, the values it
+revised come back from ``raw.revisions``, and its ``raw.load_log`` rows get ``unloaded_at``
+(so its files can be loaded again). It is refused while a later batch revised the same cells,
+unless forced (then those later values stay and only the batch's own cells are undone).
 
-* A file whose sha256 is already in ``raw.load_log`` is *unchanged* and not reloaded, so
-  loading the same folder twice changes nothing.
-* Within one batch, files are ordered by the latest year they cover; a file covering a later
-  year revises one covering an earlier year (a 2022 yearbook revises 2021). Two files with
-  the same latest year that disagree on a province-year are an error ("conflicting values").
-* A later load replaces an already loaded value that differs (relative tolerance 1e-9); the
-  replaced value is kept in ``raw.revisions``. Filling a previously missing cell is recorded
-  there too, with ``old_value`` NULL.
-* A missing cell never erases a loaded value: yearbooks print ``…`` for values they do not
-  repeat, which is not a statement that the value is unknown.
-
-``raw.load_log.rows`` counts the file's data rows (provinces for NBS, province-years for
-CNRDS); ``format`` is ``nbs-csv``, ``nbs-xlsx``, ``cnrds-csv`` or ``cnrds-xlsx``.
+``raw.load_log.rows`` counts the file's data rows (units for NBS and yearbook tables,
+unit-years for panels); ``format`` is ``<shape>-<container>``, e.g. ``nbs-csv``,
+``nbs-platform-csv``, ``nbs-xls``, ``cnrds-xlsx``, ``yearbook-xls-encrypted``.
 """
 from __future__ import annotations
 
 import itertools
-import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,38 +27,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.errors import ExtractError, ResilienceError, WarehouseBusyError
-from warehouse.parsers import EXTRACT_SUFFIXES, ParsedExtract, parse_extract, sha256_of
-from warehouse.reference import Reference, load_reference
+from warehouse.errors import ResilienceError
+from warehouse.landing import (ExtractErrors, Plan, env_memory_limit, make_plan, plan_connection, raise_all,
+                               scan_landing)
+from warehouse.reference import Reference
+from warehouse.schema import ensure_raw_schema, has_table
 
-KEY = ["indicator_code", "province_code", "year"]
-REL_TOL = 1e-9
-
-OBSERVATIONS_DDL = """CREATE TABLE IF NOT EXISTS raw.observations (
-    indicator_code VARCHAR NOT NULL, province_code INTEGER NOT NULL, year INTEGER NOT NULL,
-    value DOUBLE, unit VARCHAR, reported_value DOUBLE, reported_unit VARCHAR,
-    source_file VARCHAR, source_line INTEGER, vintage VARCHAR, loaded_at TIMESTAMP,
-    PRIMARY KEY (indicator_code, province_code, year))"""
-LOAD_LOG_DDL = """CREATE TABLE IF NOT EXISTS raw.load_log (
-    batch_id VARCHAR NOT NULL, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, format VARCHAR,
-    indicator_codes VARCHAR, rows INTEGER, cells_missing INTEGER, vintage VARCHAR, loaded_at TIMESTAMP)"""
-REVISIONS_DDL = """CREATE TABLE IF NOT EXISTS raw.revisions (
-    indicator_code VARCHAR, province_code INTEGER, year INTEGER, old_value DOUBLE, new_value DOUBLE,
-    old_source_file VARCHAR, new_source_file VARCHAR, old_vintage VARCHAR, new_vintage VARCHAR,
-    revised_at TIMESTAMP)"""
-OBS_COLUMNS = ["indicator_code", "province_code", "year", "value", "unit", "reported_value",
-               "reported_unit", "source_line"]
-
-
-class ExtractErrors(ExtractError):
-    """Several bad files in one batch; ``errors`` holds each one, the message names them all."""
-
-    def __init__(self, errors: list[ExtractError]):
-        self.errors = errors
-        first = errors[0]
-        self.file, self.reason, self.line = first.file, first.reason, first.line
-        lines = "\n".join(f"  {e}" for e in errors)
-        ResilienceError.__init__(self, f"{len(errors)} problems in the landing files, nothing was loaded:\n{lines}")
+__all__ = ["ExtractErrors", "LoadSummary", "load_landing", "unload_batch", "year_ranges", "UnloadSummary"]
 
 
 @dataclass
@@ -80,13 +48,21 @@ class LoadSummary:
     files_unchanged: list[str] = field(default_factory=list)
     files_skipped: list[str] = field(default_factory=list)
     indicators: list[str] = field(default_factory=list)
-    provinces: list[int] = field(default_factory=list)
+    provinces: list[int] = field(default_factory=list)  # unit codes (provinces in a province study)
     years: list[int] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
     cells: int = 0
     cells_missing: int = 0
     inserted: int = 0
     updated: int = 0
     revisions: int = 0
+    large_revisions: int = 0
+    unmapped_columns: int = 0
+    units_loaded: int = 0
+
+    @property
+    def units(self) -> list[int]:
+        return self.provinces
 
     @property
     def latest_year(self) -> int | None:
@@ -104,10 +80,16 @@ class LoadSummary:
                      + (f" ({', '.join(self.files_skipped)})" if self.files_skipped else ""))
         if self.files_loaded:
             lines.append(f"indicators: {len(self.indicators)}")
-            lines.append(f"provinces x years: {len(self.provinces)} x {len(self.years)} ({year_ranges(self.years)})")
+            what = "provinces" if self.levels in ([], ["province"]) else "/".join(self.levels) + " units"
+            lines.append(f"{what} x years: {len(self.provinces)} x {len(self.years)} ({year_ranges(self.years)})")
             lines.append(f"cells: {self.cells}, missing cells: {self.cells_missing}")
             lines.append(f"rows inserted: {self.inserted}, rows revised: {self.updated}, "
-                         f"revisions recorded: {self.revisions}")
+                         f"revisions recorded: {self.revisions}"
+                         + (f" ({self.large_revisions} large, accepted)" if self.large_revisions else ""))
+            if self.unmapped_columns:
+                lines.append(f"unmapped yearbook columns (not loaded; see `resilience inspect`): {self.unmapped_columns}")
+        if self.units_loaded:
+            lines.append(f"units reference: {self.units_loaded} units into raw.units")
         return "\n".join(lines)
 
 
@@ -120,53 +102,23 @@ def year_ranges(years) -> str:
     return ", ".join(parts)
 
 
-def load_landing(landing_dir, warehouse, vintage: str | None = None,
-                 reference: Reference | None = None) -> LoadSummary:
-    """Load every new extract in ``landing_dir`` into ``warehouse`` in one transaction."""
+def load_landing(landing_dir, warehouse, vintage: str | None = None, reference: Reference | None = None,
+                 accept_revisions: bool = False, variant: str | None = None) -> LoadSummary:
+    """Load every new extract in ``landing_dir`` into ``warehouse`` in one transaction.
+
+    ``accept_revisions`` lets revisions larger than ``warehouse.landing.LARGE_REVISION``
+    through; ``variant`` (全市/市辖区) picks the variant of city yearbook tables."""
     landing_dir, warehouse = Path(landing_dir), Path(warehouse)
-    reference = reference or load_reference()
-    extracts, skipped, vintage_file = _scan(landing_dir)
-    existed = warehouse.exists()
-    known_shas = _known_shas(warehouse) if existed else {}
-
-    summary = LoadSummary(warehouse, landing_dir, vintage or vintage_file, files_skipped=skipped)
-    new_paths: list[tuple[Path, str]] = []
-    seen_in_batch: dict[str, str] = {}
-    for path in extracts:
-        digest = sha256_of(path)
-        if digest in known_shas or digest in seen_in_batch:
-            summary.files_unchanged.append(path.name)
-        else:
-            seen_in_batch[digest] = path.name
-            new_paths.append((path, digest))
-    if not new_paths:
-        return summary
-
-    parsed, errors = [], []
-    for path, _ in new_paths:
-        try:
-            parsed.append(parse_extract(path, reference))
-        except ExtractError as exc:
-            errors.append(exc)
-    _raise(errors)
-
-    batch = _batch_frame(parsed)
-    latest = int(batch["year"].max())
-    summary.vintage = vintage or vintage_file or f"data through {latest}"
-    summary.files_loaded = [p.file_name for p in parsed]
-    summary.indicators = sorted({c for p in parsed for c in p.indicator_codes})
-    summary.provinces = sorted(batch["province_code"].unique().tolist())
-    summary.years = sorted(batch["year"].unique().tolist())
-    summary.cells = len(batch)
-    summary.cells_missing = int(batch["value"].isna().sum())
-
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    landing = scan_landing(landing_dir)
+    summary = LoadSummary(warehouse, landing_dir, vintage or landing.vintage, files_skipped=landing.skipped)
+    con, existed = plan_connection(warehouse, write=True)
     try:
-        con = duckdb.connect(str(warehouse))
-    except duckdb.IOException as exc:
-        raise WarehouseBusyError(f"cannot open warehouse {warehouse}: {exc}") from None
-    try:
-        _write(con, parsed, batch, summary)
+        env_memory_limit(con)
+        plan = make_plan(con, landing, vintage, variant, reference, accept_revisions)
+        summary.files_unchanged = plan.files_unchanged
+        raise_all(plan.problems)
+        if plan.parsed or plan.units is not None:
+            _write(con, plan, summary)
     except BaseException:
         con.close()
         if not existed:
@@ -177,170 +129,22 @@ def load_landing(landing_dir, warehouse, vintage: str | None = None,
     return summary
 
 
-def _scan(landing_dir: Path) -> tuple[list[Path], list[str], str | None]:
-    if not landing_dir.is_dir():
-        raise ResilienceError(f"landing folder {landing_dir} does not exist or is not a folder")
-    extracts, skipped, vintage = [], [], None
-    for entry in sorted(landing_dir.iterdir()):
-        if entry.name == "vintage.txt" and entry.is_file():
-            vintage = _read_vintage(entry)
-        elif entry.is_file() and entry.suffix.lower() in EXTRACT_SUFFIXES and not entry.name.startswith(("~$", ".")):
-            extracts.append(entry)
-        else:
-            skipped.append(entry.name)
-    if not extracts:
-        raise ResilienceError(f"landing folder {landing_dir} holds no *.csv or *.xlsx extracts")
-    return extracts, skipped, vintage
-
-
-def _read_vintage(path: Path) -> str | None:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("gb18030", errors="replace")
-    first = text.strip().splitlines()
-    return first[0].strip() if first and first[0].strip() else None
-
-
-def _known_shas(warehouse: Path) -> dict[str, str]:
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.IOException as exc:
-        raise WarehouseBusyError(f"cannot open warehouse {warehouse}: {exc}") from None
-    try:
-        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                             "AND table_name = 'load_log'").fetchone()[0]
-        if not exists:
-            return {}
-        return dict(con.execute("SELECT sha256, file_name FROM raw.load_log").fetchall())
-    finally:
-        con.close()
-
-
-def _raise(errors: list[ExtractError]) -> None:
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise ExtractErrors(errors)
-
-
-def _batch_frame(parsed: list[ParsedExtract]) -> pd.DataFrame:
-    frames = []
-    for p in parsed:
-        df = pd.DataFrame.from_records(p.records, columns=OBS_COLUMNS)
-        df["source_file"] = p.file_name
-        df["file_latest_year"] = p.latest_year
-        frames.append(df)
-    batch = pd.concat(frames, ignore_index=True)
-    batch["value"] = batch["value"].astype("float64")
-    batch["reported_value"] = batch["reported_value"].astype("float64")
-    return batch
-
-
-def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12)
-
-
-def _resolve(batch: pd.DataFrame, existing: pd.DataFrame, vintage: str):
-    """Decide the final row of every key; return (inserts, updates, revisions).
-
-    ``existing`` rows (already in the warehouse) come first in each key's chain, then the
-    batch's files ordered by the latest year they cover. Each file-tier's non-missing values
-    must agree; a non-missing value that differs from the current one replaces it and is
-    recorded as a revision; a missing one changes nothing.
-    """
-    existing = existing.assign(file_latest_year=-1, in_db=True)
-    both = pd.concat([existing, batch.assign(in_db=False, vintage=vintage)], ignore_index=True)
-    dup = both.duplicated(KEY, keep=False)
-    singles = both[~dup & ~both["in_db"]]
-    new_rows, updates, revisions, conflicts = [], [], [], []
-    chains = both[dup].sort_values(KEY + ["file_latest_year", "source_file"], kind="stable")
-    columns = list(chains.columns)
-    for _, group in itertools.groupby(chains.itertuples(index=False, name=None), key=lambda r: r[:3]):
-        rows = [dict(zip(columns, r)) for r in group]
-        current = rows[0] if rows[0]["in_db"] else None
-        for _, tier in itertools.groupby(rows[1:] if current is not None else rows, key=lambda r: r["file_latest_year"]):
-            tier = list(tier)
-            present = [r for r in tier if not pd.isna(r["value"])]
-            for other in present[1:]:
-                if not _same(other["value"], present[0]["value"]):
-                    conflicts.append(_conflict(present[0], other))
-            rep = present[0] if present else tier[0]
-            if current is None:
-                current = rep
-            elif not pd.isna(rep["value"]) and (pd.isna(current["value"]) or not _same(current["value"], rep["value"])):
-                revisions.append({**{k: rep[k] for k in KEY}, "old_value": current["value"], "new_value": rep["value"],
-                                  "old_source_file": current["source_file"], "new_source_file": rep["source_file"],
-                                  "old_vintage": current["vintage"], "new_vintage": vintage})
-                current = rep
-        if rows[0]["in_db"]:
-            if current is not rows[0]:
-                updates.append(current)
-        else:
-            new_rows.append(current)
-    _raise(conflicts)
-    inserts = pd.concat([singles, pd.DataFrame(new_rows, columns=columns)], ignore_index=True) if new_rows else singles
-    return (inserts, pd.DataFrame(updates, columns=columns),
-            pd.DataFrame(revisions, columns=KEY + ["old_value", "new_value", "old_source_file",
-                                                    "new_source_file", "old_vintage", "new_vintage"]))
-
-
-def _conflict(a: dict, b: dict) -> ExtractError:
-    return ExtractError(
-        a["source_file"],
-        f"conflicting values for {a['indicator_code']}, province {a['province_code']}, year {a['year']}: "
-        f"{a['reported_value']:g} {a['reported_unit']} here vs {b['reported_value']:g} {b['reported_unit']} in "
-        f"{b['source_file']} line {b['source_line']} (both files cover up to {a['file_latest_year']}, "
-        "so neither revises the other)", a["source_line"])
-
-
-def _write(con: duckdb.DuckDBPyConnection, parsed: list[ParsedExtract], batch: pd.DataFrame,
-           summary: LoadSummary) -> None:
+def _write(con: duckdb.DuckDBPyConnection, plan: Plan, summary: LoadSummary) -> None:
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    summary.batch_id = f"{loaded_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    batch_id = f"{loaded_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    parsed = plan.parsed
+    if parsed:
+        latest = max(p.latest_year for p in parsed)
+        summary.vintage = plan.vintage or f"data through {latest}"
+    vintage = summary.vintage
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        for ddl in (OBSERVATIONS_DDL, LOAD_LOG_DDL, REVISIONS_DDL):
-            con.execute(ddl)
-        con.register("batch_keys", batch[KEY].drop_duplicates())
-        existing = con.execute(
-            "SELECT o.indicator_code, o.province_code, o.year, o.value, o.unit, o.reported_value, "
-            "o.reported_unit, o.source_line, o.source_file, o.vintage FROM raw.observations o "
-            "JOIN batch_keys k USING (indicator_code, province_code, year)").df()
-        con.unregister("batch_keys")
-        inserts, updates, revisions = _resolve(batch, existing, summary.vintage)
-
-        obs_cols = OBS_COLUMNS + ["source_file"]
-        ins = inserts[obs_cols].assign(vintage=summary.vintage, loaded_at=loaded_at)
-        con.register("ins", ins)
-        con.execute("INSERT INTO raw.observations SELECT indicator_code, province_code, year, value, unit, "
-                    "reported_value, reported_unit, source_file, source_line, vintage, loaded_at FROM ins")
-        con.unregister("ins")
-        if len(updates):
-            upd = updates[obs_cols].assign(vintage=summary.vintage, loaded_at=loaded_at)
-            con.register("upd", upd)
-            con.execute("UPDATE raw.observations o SET value = u.value, unit = u.unit, "
-                        "reported_value = u.reported_value, reported_unit = u.reported_unit, "
-                        "source_file = u.source_file, source_line = u.source_line, vintage = u.vintage, "
-                        "loaded_at = u.loaded_at FROM upd u WHERE o.indicator_code = u.indicator_code "
-                        "AND o.province_code = u.province_code AND o.year = u.year")
-            con.unregister("upd")
-        if len(revisions):
-            con.register("rev", revisions.assign(revised_at=loaded_at))
-            con.execute("INSERT INTO raw.revisions SELECT indicator_code, province_code, year, old_value, "
-                        "new_value, old_source_file, new_source_file, old_vintage, new_vintage, revised_at FROM rev")
-            con.unregister("rev")
-        log = pd.DataFrame([{
-            "batch_id": summary.batch_id, "file_name": p.file_name, "sha256": p.sha256,
-            "format": f"{p.format}-{p.container}", "indicator_codes": ",".join(p.indicator_codes),
-            "rows": p.rows, "cells_missing": p.cells_missing, "vintage": summary.vintage, "loaded_at": loaded_at,
-        } for p in parsed])
-        con.register("log", log)
-        con.execute("INSERT INTO raw.load_log SELECT batch_id, file_name, sha256, format, indicator_codes, "
-                    "rows, cells_missing, vintage, loaded_at FROM log")
-        con.unregister("log")
+        ensure_raw_schema(con)
+        if plan.units is not None:
+            summary.units_loaded = _write_units(con, plan, vintage, loaded_at)
+        if parsed:
+            _write_observations(con, batch_id, vintage, loaded_at)
+            _write_log(con, plan, batch_id, vintage, loaded_at)
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -348,4 +152,164 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: list[ParsedExtract], batch: p
         except duckdb.Error:
             pass  # the failed statement may already have aborted the transaction
         raise
-    summary.inserted, summary.updated, summary.revisions = len(inserts), len(updates), len(revisions)
+    if not parsed:
+        return
+    summary.batch_id = batch_id
+    summary.files_loaded = [p.file_name for p in parsed]
+    summary.indicators = sorted({c for p in parsed for c in p.indicator_codes})
+    summary.provinces = sorted({u for p in parsed for u in p.units})
+    summary.years = sorted({y for p in parsed for y in p.years})
+    summary.levels = sorted({p.level for p in parsed})
+    summary.cells = sum(p.cells for p in parsed)
+    summary.cells_missing = sum(p.cells_missing for p in parsed)
+    summary.inserted, summary.updated = plan.inserted, plan.updated
+    summary.revisions = len(plan.revisions)
+    summary.large_revisions = len(plan.large_revisions)
+    summary.unmapped_columns = sum(len(p.unmapped_columns) for p in parsed)
+
+
+def _write_units(con, plan: Plan, vintage: str | None, loaded_at) -> int:
+    units = list(plan.units.units.values())
+    frame = pd.DataFrame({
+        "unit_code": [u.code for u in units], "unit_name": [u.name for u in units],
+        "aliases": ["|".join(u.aliases) for u in units], "level": [u.level for u in units],
+        "province_code": [u.province_code for u in units], "lat": [u.lat for u in units],
+        "lon": [u.lon for u in units]}).astype({"lat": "float64", "lon": "float64"})
+    frame["source_file"], frame["vintage"], frame["loaded_at"] = plan.landing.units_reference.name, vintage, loaded_at
+    con.register("_units", frame)
+    con.execute("DELETE FROM raw.units WHERE unit_code IN (SELECT unit_code FROM _units)")
+    con.execute("INSERT INTO raw.units BY NAME SELECT * FROM _units")
+    con.unregister("_units")
+    return len(frame)
+
+
+def _write_observations(con, batch_id: str, vintage: str | None, loaded_at) -> None:
+    params = [vintage, loaded_at, batch_id]
+    for source in ("_easy", "_final_kind WHERE NOT is_update"):
+        con.execute(f"""INSERT INTO raw.observations BY NAME SELECT indicator_code, unit_code, year, value, unit,
+            reported_value, reported_unit, source_file, source_line, ?::VARCHAR AS vintage,
+            ?::TIMESTAMP AS loaded_at, ?::VARCHAR AS batch_id, tolerance AS rounding FROM {source}""", params)
+    con.execute("""UPDATE raw.observations o SET value = f.value, unit = f.unit, reported_value = f.reported_value,
+        reported_unit = f.reported_unit, source_file = f.source_file, source_line = f.source_line,
+        vintage = ?, loaded_at = ?, batch_id = ?, rounding = f.tolerance
+        FROM _final_kind f WHERE f.is_update AND o.indicator_code = f.indicator_code AND o.unit_code = f.unit_code
+        AND o.year = f.year""", params)
+    con.execute("""INSERT INTO raw.revisions BY NAME SELECT indicator_code, unit_code, year, old_value,
+        value AS new_value, old_source_file, source_file AS new_source_file, old_vintage,
+        ?::VARCHAR AS new_vintage, ?::TIMESTAMP AS revised_at, CASE WHEN old_in_db THEN old_batch_id ELSE ? END
+        AS old_batch_id, ?::VARCHAR AS new_batch_id, old_unit, old_reported_value, old_reported_unit,
+        old_source_line, old_loaded_at, old_rounding FROM _rev""", [vintage, loaded_at, batch_id, batch_id])
+
+
+def _write_log(con, plan: Plan, batch_id: str, vintage: str | None, loaded_at) -> None:
+    rows = []
+    for p in plan.parsed:
+        counts = plan.per_file.get(p.file_name, {"inserted": 0, "revised": 0})
+        rows.append({
+            "batch_id": batch_id, "file_name": p.file_name, "sha256": p.sha256, "format": p.format_label,
+            "indicator_codes": ",".join(p.indicator_codes), "rows": p.rows, "cells_missing": p.cells_missing,
+            "vintage": vintage, "loaded_at": loaded_at, "level": p.level, "variant": p.variant,
+            "indicator_source": p.indicator_source, "manifest": "; ".join(p.manifest_rows) or None,
+            "unmapped_columns": len(p.unmapped_columns), "unmapped": " | ".join(p.unmapped_columns) or None,
+            "empty_years": ",".join(map(str, p.empty_years)) or None, "cells": p.cells,
+            "inserted": counts["inserted"], "revised": counts["revised"], "unloaded_at": None,
+            "note": "; ".join(p.notes) or None})
+    log = pd.DataFrame(rows)
+    log["loaded_at"] = pd.to_datetime(log["loaded_at"])
+    log["unloaded_at"] = pd.to_datetime(log["unloaded_at"])
+    con.register("_log", log)
+    con.execute("INSERT INTO raw.load_log BY NAME SELECT * FROM _log")
+    con.unregister("_log")
+
+
+# --------------------------------------------------------------------------- undo
+
+@dataclass
+class UnloadSummary:
+    batch_id: str
+    deleted: int
+    restored: int
+    kept_later: int
+    files: list[str]
+
+    def describe(self) -> str:
+        text = (f"batch {self.batch_id} unloaded ({len(self.files)} files: {', '.join(self.files)}): "
+                f"{self.deleted} cells removed, {self.restored} revised values restored")
+        if self.kept_later:
+            text += f", {self.kept_later} cells kept as later batches revised them (--force)"
+        return text
+
+
+def unload_batch(warehouse, batch_id: str, force: bool = False) -> UnloadSummary:
+    """Undo load batch ``batch_id`` in one transaction (see the module docstring)."""
+    warehouse = Path(warehouse)
+    if not warehouse.exists():
+        raise ResilienceError(f"no warehouse at {warehouse}")
+    con, _ = plan_connection(warehouse, write=True)
+    try:
+        if not has_table(con, "load_log"):
+            raise ResilienceError("the warehouse has no load log: nothing was loaded")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            ensure_raw_schema(con)
+            summary = _unload(con, batch_id, force)
+            con.execute("COMMIT")
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+    finally:
+        con.close()
+    return summary
+
+
+def _unload(con, batch_id: str, force: bool) -> UnloadSummary:
+    files = [r[0] for r in con.execute("SELECT file_name FROM raw.load_log WHERE batch_id = ? AND unloaded_at IS NULL "
+                                       "ORDER BY file_name", [batch_id]).fetchall()]
+    if not files:
+        known = con.execute("SELECT count(*) FROM raw.load_log WHERE batch_id = ?", [batch_id]).fetchone()[0]
+        raise ResilienceError(f"batch {batch_id!r} " + ("was already unloaded" if known else
+                                                         "is not in raw.load_log (see `resilience status`)"))
+    # later batches that revised this batch's values depend on it
+    later = con.execute("""SELECT new_batch_id, count(*) FROM raw.revisions WHERE old_batch_id = ?
+        AND new_batch_id <> ? GROUP BY 1 ORDER BY 1""", [batch_id, batch_id]).fetchall()
+    if later and not force:
+        names = ", ".join(f"{b} ({n} cells)" for b, n in later)
+        raise ResilienceError(f"batch {batch_id} cannot be unloaded: later batches revised its values: {names}; "
+                              "unload those first, or use --force to undo only the cells this batch still holds")
+    # the first revision of each cell by this batch holds the value before it (unless that
+    # value came from a batch unloaded since: then the cell goes)
+    con.execute("""CREATE OR REPLACE TEMP TABLE _before AS SELECT * FROM (
+        SELECT *, row_number() OVER (PARTITION BY indicator_code, unit_code, year ORDER BY revised_at) AS k
+        FROM raw.revisions WHERE new_batch_id = ? AND old_batch_id IS DISTINCT FROM ?
+          AND old_batch_id NOT IN (SELECT batch_id FROM raw.load_log WHERE unloaded_at IS NOT NULL)) WHERE k = 1""",
+                [batch_id, batch_id])
+    if later:  # forced: later batches' revisions now replace what this batch replaced
+        con.execute("""UPDATE raw.revisions r SET old_value = b.old_value, old_source_file = b.old_source_file,
+            old_vintage = b.old_vintage, old_batch_id = b.old_batch_id, old_unit = b.old_unit,
+            old_reported_value = b.old_reported_value, old_reported_unit = b.old_reported_unit,
+            old_source_line = b.old_source_line, old_loaded_at = b.old_loaded_at, old_rounding = b.old_rounding
+            FROM _before b WHERE r.old_batch_id = ? AND r.new_batch_id <> ? AND r.indicator_code = b.indicator_code
+            AND r.unit_code = b.unit_code AND r.year = b.year""", [batch_id, batch_id])
+    owned = "FROM raw.observations o WHERE o.batch_id = ?"
+    restored = con.execute(f"""SELECT count(*) {owned} AND EXISTS (SELECT 1 FROM _before b WHERE
+        b.indicator_code = o.indicator_code AND b.unit_code = o.unit_code AND b.year = o.year)""", [batch_id]).fetchone()[0]
+    deleted = con.execute(f"""SELECT count(*) {owned} AND NOT EXISTS (SELECT 1 FROM _before b WHERE
+        b.indicator_code = o.indicator_code AND b.unit_code = o.unit_code AND b.year = o.year)""", [batch_id]).fetchone()[0]
+    kept = con.execute("SELECT count(*) FROM raw.revisions WHERE old_batch_id = ? AND new_batch_id <> ?",
+                       [batch_id, batch_id]).fetchone()[0]
+    con.execute("""UPDATE raw.observations o SET value = b.old_value, unit = coalesce(b.old_unit, o.unit),
+        reported_value = b.old_reported_value, reported_unit = b.old_reported_unit, source_file = b.old_source_file,
+        source_line = b.old_source_line, vintage = b.old_vintage, loaded_at = b.old_loaded_at,
+        batch_id = b.old_batch_id, rounding = b.old_rounding
+        FROM _before b WHERE o.batch_id = ? AND o.indicator_code = b.indicator_code AND o.unit_code = b.unit_code
+        AND o.year = b.year""", [batch_id])
+    con.execute("""DELETE FROM raw.observations WHERE batch_id = ?""", [batch_id])
+    con.execute("DELETE FROM raw.revisions WHERE new_batch_id = ?", [batch_id])
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    note = f"unloaded: {deleted} cells removed, {restored} revised values restored" + (
+        f", forced past later batches ({kept} cells kept)" if later else "")
+    con.execute("UPDATE raw.load_log SET unloaded_at = ?, note = ? WHERE batch_id = ?", [now, note, batch_id])
+    return UnloadSummary(batch_id, deleted, restored, kept if later else 0, files)

@@ -26,21 +26,34 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "indirect": "DOUBLE", "sobel_z": "DOUBLE", "sobel_p": "DOUBLE", "method": "VARCHAR",
         "ci_low": "DOUBLE", "ci_high": "DOUBLE", "replications": "INTEGER", "seed": "INTEGER",
     },
+    # Moran's I under the normality (_norm) and randomisation (_rand) nulls: p_* two-sided,
+    # p_*_greater upper one-sided; p_perm folded (esda), p_perm_greater upper (spdep moran.mc).
     "moran": {
         "spec_id": "VARCHAR", "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER", "moran_i": "DOUBLE",
         "expected_i": "DOUBLE", "variance_norm": "DOUBLE", "z_norm": "DOUBLE", "p_norm": "DOUBLE",
-        "p_perm": "DOUBLE", "permutations": "INTEGER",
+        "p_norm_greater": "DOUBLE", "variance_rand": "DOUBLE", "z_rand": "DOUBLE", "p_rand": "DOUBLE",
+        "p_rand_greater": "DOUBLE", "p_perm": "DOUBLE", "p_perm_greater": "DOUBLE", "permutations": "INTEGER",
     },
     "moran_quadrants": {
         "spec_id": "VARCHAR", "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER",
         "unit_code": "INTEGER",
         "z": "DOUBLE", "spatial_lag": "DOUBLE", "quadrant": "VARCHAR",
     },
+    "lisa": {
+        "spec_id": "VARCHAR", "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER",
+        "unit_code": "INTEGER", "value": "DOUBLE", "z": "DOUBLE", "spatial_lag": "DOUBLE",
+        "ii": "DOUBLE", "ii_z": "DOUBLE", "p": "DOUBLE", "quadrant": "VARCHAR",
+        "significant": "BOOLEAN", "alpha": "DOUBLE", "adjustment": "VARCHAR", "permutations": "INTEGER",
+    },
+    # estimate: the exact effect at the ML estimates; std_error: sd of the simulated effects;
+    # p_value: normal, estimate/std_error; sim_*: mean, median, 2.5%/97.5% quantiles of the draws.
     "spatial_effects": {
         "spec_id": "VARCHAR", "term": "VARCHAR", "effect": "VARCHAR", "estimate": "DOUBLE",
-        "std_error": "DOUBLE", "p_value": "DOUBLE", "draws": "INTEGER",
+        "std_error": "DOUBLE", "p_value": "DOUBLE", "sim_mean": "DOUBLE", "sim_median": "DOUBLE",
+        "sim_q025": "DOUBLE", "sim_q975": "DOUBLE", "draws": "INTEGER",
     },
     "spatial_profile": {"spec_id": "VARCHAR", "rho": "DOUBLE", "log_likelihood": "DOUBLE"},
+    "skipped_specs": {"spec_id": "VARCHAR", "reason": "VARCHAR"},
     # The specification curve (flows.multiverse): one row per cell, its option of each choice
     # dimension of the seed multiverse_choices (one column each, between spec_key and
     # is_baseline), its focal estimate, or its error when it could not be estimated.
@@ -57,28 +70,26 @@ RUNS_COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR PRIMARY KEY", "flow_run_id": "VARCHAR", "started_at": "TIMESTAMP",
     "finished_at": "TIMESTAMP", "status": "VARCHAR", "vintage": "VARCHAR",
     "latest_year": "INTEGER", "files": "VARCHAR", "code_version": "VARCHAR",
-    "parameters": "VARCHAR", "error": "VARCHAR",
+    "parameters": "VARCHAR", "error": "VARCHAR", "unit_level": "VARCHAR",
     # 'estimates' (a refresh or `resilience estimate`: the paper's tables) or 'multiverse'
     # (a specification curve, results.multiverse only).
     "kind": "VARCHAR DEFAULT 'estimates'",
 }
 
 
-#: Columns renamed since earlier versions: table -> {old name: new name}.
-RENAMED_COLUMNS: dict[str, dict[str, str]] = {"moran_quadrants": {"province_code": "unit_code"}}
+#: Columns renamed since earlier versions: table -> {old name: new name}. spatial_effects'
+#: ``estimate`` was the mean of the simulated effects until point effects were stored; an
+#: older table's column becomes ``sim_mean`` and ``estimate`` is added empty for its rows.
+RENAMED_COLUMNS: dict[str, dict[str, str]] = {"moran_quadrants": {"province_code": "unit_code"},
+                                              "spatial_effects": {"estimate": "sim_mean"}}
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schema ``results`` and its tables if they do not exist yet; give an existing
     table the columns it lacks (renamed ones renamed, new ones added, NULL in old rows)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS results")
-    cols = ", ".join(f'"{c}" {t}' for c, t in RUNS_COLUMNS.items())
-    con.execute(f"CREATE TABLE IF NOT EXISTS results.runs ({cols})")
-    for column, kind in RUNS_COLUMNS.items():
-        if column not in _columns(con, "runs"):
-            con.execute(f'ALTER TABLE results.runs ADD COLUMN "{column}" {kind}')
-    for table, columns in RESULT_TABLES.items():
-        wanted = {"run_id": "VARCHAR", **columns}
+    tables = {"runs": RUNS_COLUMNS, **{t: {"run_id": "VARCHAR", **c} for t, c in RESULT_TABLES.items()}}
+    for table, wanted in tables.items():
         cols = ", ".join(f'"{c}" {t}' for c, t in wanted.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS results.{table} ({cols})")
         present = _columns(con, table)
@@ -88,6 +99,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 present = (present - {old}) | {new}
         for column, kind in wanted.items():
             if column not in present:
+                kind = kind.replace(" PRIMARY KEY", "")
                 con.execute(f'ALTER TABLE results.{table} ADD COLUMN "{column}" {kind}')
 
 

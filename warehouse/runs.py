@@ -10,7 +10,9 @@ A run row carries (columns in :data:`warehouse.results_store.RUNS_COLUMNS`):
   value in ``raw.observations``) and ``files`` (JSON list of ``{file, sha256, vintage}``, the
   latest version of every file ever loaded);
 * ``code_version`` (``git describe --always --dirty``, else the installed package version)
-  and ``parameters`` (the refresh's parameters as JSON).
+  and ``parameters`` (the refresh's parameters as JSON);
+* ``unit_level``: the administrative level of the panel the run estimated on (province,
+  prefecture or county; :func:`panel_level`).
 
 Every function takes an open DuckDB connection and writes nothing else; *which* database file
 gets the row (the working copy or the published warehouse) is the caller's business
@@ -104,6 +106,20 @@ def data_vintage(con: duckdb.DuckDBPyConnection) -> DataVintage:
         latest_year=int(latest_year) if latest_year is not None else None,
         files=[{"file": f, "sha256": s, "vintage": v} for f, s, v in files],
     )
+
+
+def panel_level(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The unit level of ``marts.analysis_panel`` (None if the panel is not built)."""
+    try:
+        levels = [r[0] for r in con.execute("select distinct unit_level from marts.analysis_panel").fetchall()]
+    except duckdb.CatalogException:
+        return None
+    return ",".join(sorted(levels)) or None
+
+
+def record_panel_level(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Stamp the run with the unit level of the panel it estimated on."""
+    _update(con, run_id, unit_level=panel_level(con))
 
 
 def start_run(

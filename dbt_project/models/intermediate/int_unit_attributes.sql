@@ -3,6 +3,7 @@
 -- population) over the panel years.
 select
     u.unit_code,
+    u.unit_name,
     u.lat,
     u.lon,
     g.mean_real_gdp_pc

@@ -1,8 +1,8 @@
--- raw.observations, typed and renamed: the unit of an observation is `unit_code` (a
--- province's GB/T 2260 code in a province study). No computation here.
+-- raw.observations, typed: the unit of an observation is `unit_code` (GB/T 2260: a
+-- province's two digits, a prefecture's or county's six). No computation here.
 select
     cast(indicator_code as varchar) as indicator_code,
-    cast(province_code as integer)  as unit_code,
+    cast(unit_code as integer)      as unit_code,
     cast(year as integer)           as year,
     cast(value as double)           as value,
     cast(unit as varchar)           as unit,

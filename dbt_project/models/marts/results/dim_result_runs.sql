@@ -29,6 +29,7 @@ select
     runs.code_version,
     runs.parameters,
     runs.error,
+    runs.unit_level,
     coalesce(runs.kind, 'estimates') as kind,
     succeeded.success_seq,
     coalesce(succeeded.success_seq = succeeded.successes, false) as is_latest,

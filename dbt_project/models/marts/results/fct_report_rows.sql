@@ -84,8 +84,11 @@ design_rows as (
            case when has_controls then 'YES' else 'NO' end as cell
     from model_columns
     union all
-    select run_id, table_id, column_key, 1010, 'province_fe', 0, 'estimate', 'Province FEs', province_fe
-    from model_columns
+    -- the unit effects are named after the run's level: Province FEs as in the paper
+    select m.run_id, table_id, column_key, 1010, 'province_fe', 0, 'estimate',
+           upper(left(level, 1)) || substr(level, 2) || ' FEs', province_fe
+    from model_columns as m
+    join (select run_id, coalesce(unit_level, 'province') as level from {{ ref('dim_result_runs') }}) using (run_id)
     union all
     select run_id, table_id, column_key, 1020, 'year_fe', 0, 'estimate', 'Year FEs', year_fe
     from model_columns
