@@ -7,9 +7,13 @@ is c (Xh'Xh)^-1 [sum_g Xh_g'e_g e_g'Xh_g] (Xh'Xh)^-1 with Xh = P_Z X~ and the sa
 correction as :mod:`estimation.linear` (:mod:`estimation.covariance`).
 No constant is reported (``xtivreg2, fe`` has none).
 
-Diagnostics (``ivreg2`` names), computed by linearmodels' ``iv.common`` functions on the
-within data with the dummies of the absorbed effects passed as exogenous regressors, so that
-their degrees of freedom enter as ``ivreg2``'s ``dofminus``/``sdofminus`` do:
+Diagnostics (``ivreg2`` names), computed by linearmodels' ``iv.common`` functions with the
+dummies of the absorbed effects passed as exogenous regressors, so that their degrees of
+freedom enter as ``ivreg2``'s ``dofminus``/``sdofminus`` do. Where that dummy matrix would be
+large (a county panel), the same statistics come from the data with the effects absorbed
+(Frisch-Waugh: the rank statistics are functions of the partialled data) and the two
+F statistics are rescaled from N - L - c to N - L - (controls + rank of the effects), their
+only dependence on the number of exogenous columns:
 
 * ``cragg_donald_f``: (N - L - d)/k_excl * r2_min/(1 - r2_min); with one endogenous
   regressor the non-robust first-stage F of the excluded instruments.
@@ -33,10 +37,11 @@ import numpy as np
 import pandas as pd
 from linearmodels.iv.common import cragg_donald_f, kleibergen_paap, kleibergen_paap_f
 
+from estimation.absorb import FixedEffects
 from estimation.covariance import sandwich
 from estimation.design import Design
 from estimation.errors import SpecError
-from estimation.linear import effect_dummies, fit_ols, partial_out, small_sample_k
+from estimation.linear import fit_ols, small_sample_k
 from estimation.results import Result
 
 
@@ -61,6 +66,10 @@ KP_COVARIANCE: dict[str, tuple[str, dict | None]] = {
 
 # Stock & Yogo (2005) Table 5.2, one endogenous regressor, one excluded instrument.
 STOCK_YOGO_1_1: dict[int, float] = {10: 16.38, 15: 8.96, 20: 6.66, 25: 5.53}
+# Cells of the dense [constant, controls, effect dummies] matrix above which the rank
+# statistics are computed on the absorbed data instead (module docstring): 20 million cells
+# is 160 MB; a province panel needs 270 x 45.
+LSDV_CELLS = 20_000_000
 
 
 def lsdv_exog(design: Design, controls: np.ndarray) -> np.ndarray:
@@ -76,6 +85,23 @@ def lsdv_exog(design: Design, controls: np.ndarray) -> np.ndarray:
     return np.hstack(cols)
 
 
+def rank_statistics(design: Design, endog: np.ndarray, instr: np.ndarray, controls: np.ndarray,
+                    fe: FixedEffects, kp_cov: str, kp_config: dict | None) -> dict[str, float]:
+    """KP rk LM (and p, df), Cragg-Donald F and KP rk Wald F of the excluded instruments."""
+    n = len(endog)
+    n_exog = controls.shape[1] + fe.rank  # the columns of lsdv_exog
+    if n * n_exog <= LSDV_CELLS:
+        exog, rescale = lsdv_exog(design, controls), 1.0
+    else:
+        endog, instr, exog = fe.demean(endog), fe.demean(instr), fe.demean(controls)
+        k = instr.shape[1]
+        rescale = (n - k - n_exog) / (n - k - exog.shape[1])
+    lm = kleibergen_paap(endog, instr, exog, kp_cov, kp_config)
+    return {"kp_rk_lm": float(lm.stat), "kp_rk_lm_p": float(lm.pval), "kp_rk_lm_df": float(lm.df),
+            "cragg_donald_f": float(cragg_donald_f(endog, instr, exog)) * rescale,
+            "kp_rk_wald_f": float(kleibergen_paap_f(endog, instr, exog, kp_cov, kp_config)) * rescale}
+
+
 def fit_fe_2sls(design: Design, spec_id: str | None = None) -> FE2SLSResult:
     """FE-2SLS of ``design.y`` on ``design.X`` with ``spec.endogenous`` instrumented by Z."""
     spec = design.spec
@@ -89,13 +115,13 @@ def fit_fe_2sls(design: Design, spec_id: str | None = None) -> FE2SLSResult:
     Zx = design.Z.to_numpy(dtype=float)
     Z = np.hstack([Zx, design.X[exog_names].to_numpy(dtype=float)])
     n, p = X.shape
-    D = effect_dummies(design.unit, design.time, spec.effects)
-    y_w, X_w, Z_w = partial_out(y, D), partial_out(X, D), partial_out(Z, D)
+    fe = FixedEffects.of(design.unit, design.time, spec.effects)
+    y_w, X_w, Z_w = fe.demean(y), fe.demean(X), fe.demean(Z)
     Xh = Z_w @ np.linalg.lstsq(Z_w, X_w, rcond=None)[0]
     bread_inv = np.linalg.inv(Xh.T @ Xh)
     beta = bread_inv @ (Xh.T @ y_w)
     resid = y_w - X_w @ beta
-    k, k_all = small_sample_k(p, D, design.unit, spec.effects)
+    k, k_all = small_sample_k(p, fe)
     cov, df_t = sandwich(bread_inv, Xh * resid[:, None], spec.cov_type, unit=design.unit,
                          time=design.time, resid=resid, n=n, k=k, k_all=k_all)
     terms = endog + exog_names
@@ -105,11 +131,11 @@ def fit_fe_2sls(design: Design, spec_id: str | None = None) -> FE2SLSResult:
                            X=pd.concat([design.Z, design.X[exog_names]], axis=1),
                            unit=design.unit, time=design.time))
     excl = list(design.Z.columns)
-    exog_full = lsdv_exog(design, design.X[exog_names].to_numpy(dtype=float))
     kp_cov, kp_config = KP_COVARIANCE[spec.cov_type]
     if kp_cov == "clustered":
         kp_config = {"clusters": pd.factorize(design.unit)[0]}
-    lm = kleibergen_paap(X[:, :len(endog)], Zx, exog_full, kp_cov, kp_config)
+    ranks = rank_statistics(design, X[:, :len(endog)], Zx, design.X[exog_names].to_numpy(dtype=float),
+                            fe, kp_cov, kp_config)
     ssr, tss = float(resid @ resid), float(((y - y.mean()) ** 2).sum())
     st: dict[str, float] = {
         "nobs": n, "groups": design.groups,
@@ -121,10 +147,7 @@ def fit_fe_2sls(design: Design, spec_id: str | None = None) -> FE2SLSResult:
         "first_stage_f": float(first.params[excl].to_numpy()
                                @ np.linalg.solve(first.cov.loc[excl, excl].to_numpy(),
                                                  first.params[excl].to_numpy())) / len(excl),
-        "kp_rk_lm": float(lm.stat), "kp_rk_lm_p": float(lm.pval), "kp_rk_lm_df": float(lm.df),
-        "cragg_donald_f": float(cragg_donald_f(X[:, :len(endog)], Zx, exog_full)),
-        "kp_rk_wald_f": float(kleibergen_paap_f(X[:, :len(endog)], Zx, exog_full, kp_cov,
-                                                kp_config)),
+        **ranks,
     }
     if len(endog) == 1 and len(excl) == 1:
         for size, crit in STOCK_YOGO_1_1.items():

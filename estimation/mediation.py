@@ -30,7 +30,8 @@ from scipy import stats
 
 from estimation.design import build_design
 from estimation.errors import SpecError
-from estimation.linear import PanelOLSResult, effect_dummies, fit_ols, partial_out
+from estimation.absorb import FixedEffects
+from estimation.linear import PanelOLSResult, fit_ols
 from estimation.results import Result
 from estimation.specs import Spec
 
@@ -176,10 +177,10 @@ def bootstrap_indirect_refit(df: pd.DataFrame, counts: np.ndarray, spec: Spec, u
                 parts.append(blocks[c])
                 copy_id.append(np.full(len(blocks[c]), len(copy_id)))
         sample = pd.concat(parts, ignore_index=True)
-        D = effect_dummies(np.concatenate(copy_id), sample[time].to_numpy(), ("unit", "time"))
-        Xa = partial_out(sample[[regressor, *controls]].to_numpy(dtype=float), D)
-        m = partial_out(sample[mediator].to_numpy(dtype=float), D)
-        yv = partial_out(sample[spec.dependent].to_numpy(dtype=float), D)
+        fe = FixedEffects.of(np.concatenate(copy_id), sample[time].to_numpy(), ("unit", "time"))
+        Xa = fe.demean(sample[[regressor, *controls]].to_numpy(dtype=float))
+        m = fe.demean(sample[mediator].to_numpy(dtype=float))
+        yv = fe.demean(sample[spec.dependent].to_numpy(dtype=float))
         a = np.linalg.lstsq(Xa, m, rcond=None)[0][0]
         Xb = np.column_stack([Xa[:, 0], m, Xa[:, 1:]])
         b = np.linalg.lstsq(Xb, yv, rcond=None)[0][1]

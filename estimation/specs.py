@@ -163,6 +163,15 @@ class Spec:
         """Regressors of interest followed by the controls (no duplicates)."""
         return tuple(dict.fromkeys([*self.regressors, *self.controls]))
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every panel column the spec reads (a product term counts as its two factors)."""
+        product = f"{self.interaction[0]}_x_{self.interaction[1]}" if self.interaction else None
+        columns = [self.dependent, *(c for c in self.explanatory if c != product),
+                   *(self.interaction or ()), *self.instruments, *((self.mediator,) if self.mediator else ()),
+                   *(self.sample.columns if self.sample else ())]
+        return tuple(dict.fromkeys(c for c in columns if c))
+
     @classmethod
     def from_record(cls, record: Mapping[str, object], controls: Sequence[str] = ()) -> "Spec":
         """Parse a record (module docstring); ``controls`` is what ``controls = all`` means."""

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from scipy.sparse import csr_matrix
 from scipy.special import log_ndtr, logsumexp
 from statsmodels.tools.numdiff import approx_fprime
 
 from estimation.design import Design
-from estimation.linear import effect_dummies
 from estimation.results import Result
 
 LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -58,10 +58,11 @@ class TobitData:
         self.right = self.y >= self.upper
         self.mid = ~(self.left | self.right)
         self.n_groups = int(self.group.max()) + 1
-        # Group-sum operator (dense G x n; the panels here are small) and a warm start for
-        # the modes, which only saves Newton steps (they are iterated to convergence).
-        self.summer = np.zeros((self.n_groups, self.y.size))
-        self.summer[self.group, np.arange(self.y.size)] = 1.0
+        # Group-sum operator (sparse G x n: a county panel has 2,800 groups and 56,000 rows)
+        # and a warm start for the modes, which only saves Newton steps (they are iterated to
+        # convergence).
+        self.summer = csr_matrix((np.ones(self.y.size), (self.group, np.arange(self.y.size))),
+                                 shape=(self.n_groups, self.y.size))
         self.mode_start = np.zeros(self.n_groups)
 
 
@@ -175,10 +176,16 @@ class TobitREResult(Result):
     ``params``: the slopes, ``const`` (time dummies, if any, are estimated but not reported);
     covariance from the observed information (``oim``); ``stats``: log-likelihoods (RE and
     pooled), sigma_u, sigma_e (with delta-method SEs), rho, the LR test of sigma_u = 0,
-    censoring counts, quadrature nodes, ``converged``.
+    censoring counts, quadrature nodes, ``converged``. ``full_params`` holds every estimated
+    parameter, the time dummies (``time_<period>``, first period left out) included, then
+    ``sigma_u`` and ``sigma_e``: with it the log-likelihood can be re-evaluated independently.
     """
 
     estimator = "tobit_re"
+
+    def __init__(self, *args, full_params: pd.Series, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.full_params = full_params
 
 
 def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) -> TobitREResult:
@@ -187,8 +194,11 @@ def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) ->
     lower, upper = spec.censoring or (-np.inf, np.inf)
     names = [*design.X.columns, "const"]
     X = np.column_stack([design.X.to_numpy(dtype=float), np.ones(design.nobs)])
+    all_names = list(names)
     if "time" in spec.effects:
-        X = np.column_stack([X, effect_dummies(design.unit, design.time, ("time",))[:, 2:]])
+        periods, period_idx = np.unique(design.time, return_inverse=True)
+        X = np.column_stack([X, np.eye(len(periods))[period_idx][:, 1:]])  # time dummies, first dropped
+        all_names += [f"time_{t}" for t in periods[1:]]
     group = pd.factorize(design.unit)[0]
     # Columns are rescaled to unit standard deviation for the optimiser (medical is ~70,
     # ec ~0.1); estimates and covariance are mapped back: b = b_scaled / scale.
@@ -245,4 +255,5 @@ def fit_tobit_re(design: Design, spec_id: str | None = None, nodes: int = 24) ->
         spec_id or spec.spec_id, pd.Series(theta[:p], index=names), pd.Series(se[:p], index=names),
         nobs=d.y.size, df_resid=None, stats=st, cov_type="oim",
         cov=pd.DataFrame(cov[:p, :p], index=names, columns=names),
+        full_params=pd.Series(np.r_[theta[:k], s_u, s_e], index=[*all_names, "sigma_u", "sigma_e"]),
     )

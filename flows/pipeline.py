@@ -8,7 +8,9 @@ The one place where ``estimation`` (a library: frames in, results out) meets the
   all`` meaning the variables of role ``control`` in ``ref.analysis_variables``);
 * :func:`estimate` runs every specification (:func:`estimation.suite.estimate_specs`) and
   returns the rows of the results tables; ``replications`` is both the number of bootstrap
-  replications of a mediation and of effect draws of a spatial lag model;
+  replications of a mediation and of effect draws of a spatial lag model. A spec that needs a
+  variable the panel does not have at its level (e.g. a province-only series marked missing
+  below the province level) is skipped, and the reason recorded in ``results.skipped_specs``;
 * :func:`estimate_and_publish` (``resilience estimate``) does both on a warehouse and writes
   the run row and every result in one transaction.
 """
@@ -93,13 +95,23 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> EstimationInputs:
 def estimate(inputs: EstimationInputs, *, replications: int = 1000, seed: int = 12345,
              timings: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
     """Every spec on the panel: the rows of the results tables (without ``run_id``)."""
-    validate_panel(inputs.panel, inputs.variables, unit=UNIT, time=TIME,
-                   source="marts.analysis_panel")
-    log.info("estimating %d specifications on %d panel rows", len(inputs.specs), len(inputs.panel))
-    results = estimate_specs(inputs.panel, inputs.specs, unit=UNIT, time=TIME,
-                             weights=inputs.weights, replications=replications, seed=seed,
-                             timings=timings)
-    return concat_tidy(results)
+    panel = inputs.panel
+    validate_panel(panel, inputs.variables, unit=UNIT, time=TIME, source="marts.analysis_panel")
+    runnable, skipped = [], []
+    for spec in inputs.specs:
+        missing = [c for c in spec.variables if c in panel.columns and panel[c].isna().all()]
+        if missing:
+            level = ", ".join(sorted(panel["unit_level"].dropna().unique())) if "unit_level" in panel else "this"
+            reason = f"needs {', '.join(missing)}, which the panel does not have at the {level} level"
+            log.warning("spec %s skipped: %s", spec.spec_id, reason)
+            skipped.append({"spec_id": spec.spec_id, "reason": reason})
+        else:
+            runnable.append(spec)
+    log.info("estimating %d specifications on %d panel rows", len(runnable), len(panel))
+    results = estimate_specs(panel, runnable, unit=UNIT, time=TIME, weights=inputs.weights,
+                             replications=replications, seed=seed, timings=timings)
+    return {**concat_tidy(results),
+            "skipped_specs": pd.DataFrame(skipped, columns=["spec_id", "reason"])}
 
 
 def estimate_and_publish(warehouse: str | Path, replications: int = 1000, seed: int = 12345) -> str:

@@ -106,6 +106,12 @@ def _render_table(con: duckdb.DuckDBPyConnection, spec, run_id: str) -> Rendered
     )
     shown = shown.fillna("").astype(str)
     note = spec.note if not frame.empty else "No results for this run."
+    skipped = con.execute(
+        "select distinct c.header, s.spec_id, s.reason from results.skipped_specs s "
+        "join marts.dim_report_columns c on c.spec_id = s.spec_id "
+        "where s.run_id = ? and c.table_id = ? order by 1", [run_id, spec.table_id]).fetchall()
+    for header, spec_id, reason in skipped:
+        note += f" Column {header} ({spec_id}) was not estimated: {reason}."
     return RenderedTable(spec.title, shown, note)
 
 

@@ -65,6 +65,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -72,6 +74,8 @@ from estimation.spatial.weights import inverse_distance, row_standardise
 from warehouse.seeds import seed_rows
 
 DEFAULT_SEED = 20240601
+MAX_PRIMARY_TERTIARY = 0.92  # ceiling of the primary plus tertiary share of GDP
+MIN_INVESTMENT_RATE = 0.03   # floor of gross real investment over last year's capital
 DELTA = 0.096  # depreciation rate of the perpetual inventory (Zhang Jun et al. 2004)
 PIM_GROWTH_YEARS = 5  # the warehouse's initial-capital rule (dbt var pim_growth_years)
 # Planted structure (see the module docstring and sample/README.md)
@@ -88,7 +92,10 @@ INF_REACH = 1.0    # reach = volume x (1 + INF_REACH x relative transport infras
 CU_ON_V = 0.02     # development share of consumption per unit of volume (does not enter r)
 R_TREND = 0.08     # common resilience trend per year
 R_ON_WV = 0.5      # resilience per unit of the neighbours' digital-trade volume (spillover)
-UNIT_COUNTS = {"prefecture": 290, "county": 2800}
+LEVELS = ("province", "prefecture", "county")
+BASE_SPAN = 8  # years from the base sample's first to last year (2013-2021)
+# cpca's placeholder entries (the districts of a city taken together, and so on): not units
+_PLACEHOLDER_NAMES = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
 
 # Real-ish 2021 anchors (year-end population in 万人, nominal GDP in 亿元), rounded; they only
 # set magnitudes, the synthetic values wander around them.
@@ -133,7 +140,7 @@ class SampleSpec:
     last_year: int = 2021
 
     def __post_init__(self):
-        if self.units not in ("province", *UNIT_COUNTS):
+        if self.units not in LEVELS:
             raise ValueError(f"units must be province, prefecture or county, not {self.units!r}")
         if self.last_year < self.first_year + 2:
             raise ValueError("need at least three years (first_year + 2 <= last_year)")
@@ -162,35 +169,52 @@ def generate_units(spec: SampleSpec) -> pd.DataFrame:
     if spec.units == "province":
         return prov.drop(columns="short")
 
-    # Made-up sub-provincial units: each province gets units in proportion to its
-    # population; coordinates scatter around the capital; population shares are lognormal;
-    # GDP per capita follows a smooth field so that neighbours stay similar.
+    # Real sub-provincial units (GB/T 2260 codes, names and seats from cpca's registry), with
+    # made-up sizes: each province's population and GDP anchors are split over its units by
+    # lognormal shares; GDP per capita follows a smooth field so that neighbours stay similar.
+    units = real_units(spec.units).merge(prov.drop(columns=["unit_code", "unit_name", "lat", "lon"]),
+                                         on="parent_code")
     rng = np.random.default_rng([spec.seed, 7])
-    n = UNIT_COUNTS[spec.units]
-    weights = prov["pop_anchor"].to_numpy() ** 0.8
-    counts = np.maximum(1, np.floor(n * weights / weights.sum())).astype(int)
-    while counts.sum() < n:
-        counts[np.argmax(n * weights / weights.sum() - counts)] += 1
-    while counts.sum() > n:
-        counts[np.argmax(counts)] -= 1
-    rows = []
     field = _smooth_field(np.random.default_rng([spec.seed, 8]))
-    suffix = "市" if spec.units == "prefecture" else "县"
-    for p, m in zip(prov.itertuples(), counts):
-        lat = p.lat + rng.normal(0, 1.2, m)
-        lon = p.lon + rng.normal(0, 1.5, m)
-        share = rng.lognormal(0, 0.6, m)
-        share /= share.sum()
-        rel = np.exp(0.35 * field(lat, lon) + rng.normal(0, 0.1, m))
-        rel /= np.average(rel, weights=share)
-        for j in range(m):
-            code = p.unit_code * 10000 + (j + 1) * (100 if spec.units == "prefecture" else 1)
-            pop = p.pop_anchor * share[j]
-            rows.append((code, f"{p.short}第{j + 1}{suffix}", p.unit_code, lat[j], lon[j],
-                         False, p.in_study_sample, pop, p.gdp_anchor * share[j] * rel[j]))
-    return pd.DataFrame(rows, columns=["unit_code", "unit_name", "parent_code", "lat", "lon",
-                                       "is_municipality", "in_study_sample", "pop_anchor",
-                                       "gdp_anchor"])
+    share = rng.lognormal(0, 0.6, len(units))
+    share /= units.assign(s=share).groupby("parent_code")["s"].transform("sum").to_numpy()
+    rel = np.exp(0.35 * field(units["lat"], units["lon"]) + rng.normal(0, 0.1, len(units)))
+    rel /= units.assign(w=share * rel).groupby("parent_code")["w"].transform("sum").to_numpy()
+    units["pop_anchor"] = units["pop_anchor"] * share
+    units["gdp_anchor"] = units["gdp_anchor"] * share * rel
+    return units[["unit_code", "unit_name", "parent_code", "lat", "lon", "is_municipality",
+                  "in_study_sample", "pop_anchor", "gdp_anchor"]]
+
+
+def real_units(level: str) -> pd.DataFrame:
+    """The prefecture-level or county-level units of mainland China from cpca's ``adcodes.csv``
+    (MIT; GB/T 2260 codes, names, seat coordinates): unit_code (6 digits), unit_name,
+    parent_code (2 digits), lat, lon. The four municipalities are prefecture-level units of
+    their own (code PP0100, the province's name and capital); cpca's placeholder entries and
+    units without coordinates are left out. Sorted by code."""
+    import importlib.util
+
+    # the file only: importing cpca itself runs its address matcher's set-up (and needs the
+    # deprecated pkg_resources)
+    package = Path(importlib.util.find_spec("cpca").submodule_search_locations[0])
+    registry = pd.read_csv(package / "resources" / "adcodes.csv", dtype={"adcode": str})
+    code = registry["adcode"].str[:6]
+    registry = registry.assign(unit_code=code.astype(int), parent_code=code.str[:2].astype(int),
+                               lat=registry["latitude"], lon=registry["longitude"], unit_name=registry["name"])
+    is_province = code.str[2:] == "0000"
+    is_prefecture = ~is_province & (code.str[4:] == "00")
+    provinces = pd.DataFrame(seed_rows("provinces"))
+    mainland = registry["parent_code"].isin(provinces["province_code"].astype(int))
+    chosen = registry[mainland & (is_prefecture if level == "prefecture" else ~is_province & ~is_prefecture)]
+    chosen = chosen[~chosen["unit_name"].isin(_PLACEHOLDER_NAMES) & chosen["lat"].notna()]
+    if level == "prefecture":
+        municipal = provinces[provinces["is_municipality"] == "true"]
+        chosen = pd.concat([chosen, pd.DataFrame({
+            "unit_code": municipal["province_code"].astype(int) * 10000 + 100,
+            "unit_name": municipal["name_zh"], "parent_code": municipal["province_code"].astype(int),
+            "lat": municipal["capital_lat"].astype(float), "lon": municipal["capital_lon"].astype(float)})])
+    columns = ["unit_code", "unit_name", "parent_code", "lat", "lon"]
+    return chosen[columns].drop_duplicates("unit_code").sort_values("unit_code").reset_index(drop=True)
 
 
 def _smooth_field(rng: np.random.Generator, length_deg: float = 6.0, features: int = 64):
@@ -313,7 +337,7 @@ class _Grid:
     units: pd.DataFrame
     rng: np.random.Generator
     years: np.ndarray
-    k: np.ndarray          # years since first_year, (1, T)
+    k: np.ndarray          # trend time: years since first_year, paced (see _grid), (1, T)
     anchor_year: int
     ia: int                # column of the anchor year
     i0: int                # column of the first study year
@@ -343,8 +367,12 @@ def _grid(spec: SampleSpec) -> _Grid:
     rng = np.random.default_rng(spec.seed)
     years = np.arange(spec.first_year - 1, spec.last_year + 2)
     anchor_year = min(max(_ANCHOR_YEAR, spec.first_year), spec.last_year)
+    # Trend time: the planted trends grow over any panel as much as over the base sample's
+    # nine years (2013-2021), so that a 20-year panel stays within plausible ranges (a factor
+    # of exactly 1 for nine years or fewer: the base sample's bytes do not change).
+    pace = min(1.0, BASE_SPAN / (spec.last_year - spec.first_year))
     return _Grid(spec, units, rng, years,
-                 k=(years - spec.first_year)[None, :].astype(float),
+                 k=(years - spec.first_year)[None, :].astype(float) * pace,
                  anchor_year=anchor_year,
                  ia=int(np.where(years == anchor_year)[0][0]),
                  i0=1,
@@ -498,6 +526,9 @@ def _industrial_structure(g: _Grid, geo: _Geography, dt: _DigitalTrade) -> _Indu
     for t in range(1, g.T):
         ts_ar[:, t] = 0.6 * ts_ar[:, t - 1] + ts_shocks[:, t]
     tert_share = ts0 + 0.004 * k + TS_ON_V * (v - v[:, [i0]]) + ts_ar
+    # small units drift further: keep at least 8% of GDP for industry (never binds for the
+    # provinces, whose largest primary + tertiary share is 0.88)
+    tert_share = np.minimum(tert_share, MAX_PRIMARY_TERTIARY - prim_share)
     return _Industry(prim_share, ts0, tert_share)
 
 
@@ -570,6 +601,11 @@ def _production(g: _Grid, w: _Wedges) -> _Production:
     k_national = 2.6 * np.exp(np.cumsum(0.095 - 0.003 * k, axis=1) - 0.095 * ia)
     capital = share * beta * np.exp(w.ln_gamma_k)
     capital = capital / capital.sum(axis=0) * k_national
+    # gross investment of at least MIN_INVESTMENT_RATE of last year's capital (a small county's
+    # reallocation could otherwise shrink its capital faster than depreciation; the provinces'
+    # lowest rate is 0.066, so the floor never binds for them)
+    for t in range(1, g.T):
+        capital[:, t] = np.maximum(capital[:, t], (1 - DELTA + MIN_INVESTMENT_RATE) * capital[:, t - 1])
     # separable TFP calibrated at the anchor year, so Y = share x national output there
     lam = np.cumsum(g.growth - 0.045, axis=1)
     lam = lam - lam[:, [ia]]

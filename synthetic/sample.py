@@ -223,6 +223,60 @@ def _revision_overrides(sim: Simulation, year: int) -> dict:
     return out
 
 
+# The CNRDS city panel's unit columns, per level: prefecture names are unique within a
+# province, county names are not (桥西区 of 石家庄市 and of 邢台市), so counties carry their code.
+_UNIT_COLUMNS = {"prefecture": (("Ctnm", "城市"),), "county": (("Cntcd", "区县代码"), ("Cntnm", "区县"))}
+
+
+def _lower_level_files(sim: Simulation, spec: SampleSpec, dictionary: pd.DataFrame, folder: Path,
+                       years: list[int], is_next: bool) -> list[Path]:
+    """A prefecture or county sample: the units' own series as a CNRDS city panel (parent
+    province, unit name, year), the series published for provinces only (the dictionary's
+    ``lower_levels = parent``) as province files (the provinces' values: means of their units',
+    the 1984 telephones their sum), and the units' reference file."""
+    provinces = {int(r["province_code"]): r["name_zh"] for r in seed_rows("provinces")}
+    province_only = [c for c in dictionary.index if dictionary.loc[c, "lower_levels"] == "parent"]
+    own = [c for c in dictionary.index if c not in province_only]
+    columns = _UNIT_COLUMNS[spec.units]
+    written = []
+    path = folder / f"cnrds_{spec.units}_panel.csv"
+    rows = _cnrds_rows(sim, dictionary, own, years, {})
+    rows[0] = ["Prvcnm", *(c for c, _ in columns), *rows[0][1:]]
+    rows[1] = ["省份", *(label for _, label in columns), *rows[1][1:]]
+    keys = [[provinces[int(u.parent_code)], *((str(u.unit_code),) if len(columns) == 2 else ()), u.unit_name]
+            for u in sim.units.itertuples() for _ in years]
+    rows[2:] = [[*key, *row[1:]] for key, row in zip(keys, rows[2:])]
+    _write_csv(path, rows, "utf-8-sig", "\n")
+    written.append(path)
+    by_province = _province_view(sim, provinces)
+    panel = [c for c in province_only if c != "fixed_telephones_1984"]
+    path = folder / "cnrds_province_panel.csv"
+    _write_csv(path, _cnrds_rows(by_province, dictionary, panel, years, {}), "utf-8-sig", "\n")
+    written.append(path)
+    if not is_next:
+        written.append(_nbs_file(by_province, dictionary.loc["fixed_telephones_1984"], [1984], folder, {}))
+        ref = pd.DataFrame({"unit_code": sim.units["unit_code"], "unit_name": sim.units["unit_name"],
+                            "level": spec.units, "province_code": sim.units["parent_code"],
+                            "lat": sim.units["lat"].round(4), "lon": sim.units["lon"].round(4), "aliases": ""})
+        path = folder / "units_reference.csv"
+        ref.to_csv(path, index=False, lineterminator="\n")
+        written.append(path)
+    return written
+
+
+def _province_view(sim: Simulation, provinces: dict[int, str]) -> Simulation:
+    """The simulation aggregated to its provinces (means of the units' values; the 1984
+    telephones summed): what a province-level file of a lower-level sample holds."""
+    parent = sim.units["parent_code"].to_numpy()
+    codes = np.array(sorted(set(parent)))
+    groups = [parent == c for c in codes]
+    values = {k: np.array([v[g].mean(axis=0) for g in groups]) for k, v in sim.values.items()}
+    missing = {k: np.zeros_like(v, dtype=bool) for k, v in values.items()}
+    units = pd.DataFrame({"unit_code": codes, "unit_name": [provinces[int(c)] for c in codes]})
+    phones = np.array([sim.telephones_1984[g].sum() for g in groups])
+    return Simulation(units, sim.years, values, missing, {}, phones)
+
+
 def write_sample(out_dir: Path, spec: SampleSpec = SampleSpec(), next_vintage_dir: Path | None = None) -> list[Path]:
     """Write the synthetic extracts of ``spec`` into ``out_dir`` (and the next vintage into
     ``next_vintage_dir``); returns the files written. Same spec, same bytes.
@@ -258,16 +312,7 @@ def write_sample(out_dir: Path, spec: SampleSpec = SampleSpec(), next_vintage_di
                 _cnrds_rows(sim, dictionary, list(_CNRDS_XLSX_SERIES), cnrds_years, overrides)))
             written.append(path)
         else:
-            codes = [c for c in dictionary.index if c != "fixed_telephones_1984"]
-            path = folder / "cnrds_panel.csv"
-            _write_csv(path, _cnrds_rows(sim, dictionary, codes, cnrds_years, {}, name_col="单位"), "utf-8-sig", "\n")
-            written.append(path)
-            ref = sim.units[["unit_code", "unit_name", "parent_code", "lat", "lon"]].copy()
-            ref["lat"], ref["lon"] = ref["lat"].round(4), ref["lon"].round(4)
-            ref["fixed_telephones_1984"] = sim.telephones_1984
-            path = folder / "units_reference.csv"
-            ref.to_csv(path, index=False, lineterminator="\n")
-            written.append(path)
+            written += _lower_level_files(sim, spec, dictionary, folder, cnrds_years, is_next)
         path = folder / "vintage.txt"
         path.write_text(f"synthetic sample, {label} (seed {spec.seed})\n", encoding="utf-8")
         written.append(path)

@@ -12,15 +12,9 @@ import numpy as np
 import pandas as pd
 
 from synthetic.dgp import SampleSpec, simulate
+from warehouse.schema import ensure_raw_schema
 from warehouse.seeds import seed_rows
 
-RAW_DDL = """
-create schema if not exists raw;
-create or replace table raw.observations (
-    indicator_code varchar, unit_code integer, year integer, value double, unit varchar,
-    reported_value double, reported_unit varchar, source_file varchar, source_line integer,
-    vintage varchar, loaded_at timestamp)
-"""
 
 
 def synthetic_observations(years=range(2013, 2022), seed: int = 7) -> pd.DataFrame:
@@ -56,9 +50,9 @@ def write_raw(warehouse: Path, frame: pd.DataFrame | None = None, drop_cells=())
     frame["vintage"] = "dbt-fixture (synthetic)"
     frame["loaded_at"] = pd.Timestamp("2026-01-01")
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(RAW_DDL)
+        ensure_raw_schema(con)  # the loader's tables
         con.register("_f", frame)
-        con.execute("insert into raw.observations select indicator_code, unit_code, year, value, unit, "
+        con.execute("insert into raw.observations by name select indicator_code, unit_code, year, value, unit, "
                     "reported_value, reported_unit, source_file, source_line, vintage, loaded_at from _f")
     return frame
 

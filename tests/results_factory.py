@@ -43,7 +43,8 @@ FIXED_STATS = {  # spec_id -> statistics the tests read
     "iv_2sls": {"kp_rk_lm": 5.023, "kp_rk_lm_p": 0.025, "cragg_donald_f": 216.133,
                 "kp_rk_wald_f": 150.5, "stock_yogo_10pct": 16.38},
     "tobit_re": {"lr_stat": 418.76, "lr_p": 1e-9},
-    "hausman": {"statistic": 31.4, "df": 6.0, "p_value": 2e-5},
+    "hausman": {"statistic": 31.4, "df": 6.0, "p_value": 2e-5, "statistic_plain": 12.6,
+                "df_plain": 6.0, "p_value_plain": 0.05},
 }
 
 
@@ -91,10 +92,14 @@ def fake_frames(run_index: int) -> dict[str, pd.DataFrame]:
                          "log_likelihood": 812.5 + run_index, "sigma2": 0.0004}
             stat_rows += [dict(spec_id=spec.spec_id, stat=k, value=v) for k, v in stats.items()]
         if spec.estimator in ("sdm", "sar"):
-            effect_rows += [dict(spec_id=spec.spec_id, term=term, effect=effect,
-                                 estimate=float(rng.normal(0.3, 0.2)), std_error=float(rng.uniform(0.01, 0.1)),
-                                 p_value=float(rng.uniform(0, 0.2)), draws=1000)
-                            for term in spec.explanatory for effect in ("direct", "indirect", "total")]
+            for term in spec.explanatory:
+                for effect in ("direct", "indirect", "total"):
+                    # the point effect and the draws' mean differ, as they do with a flat likelihood
+                    point, sd = float(rng.normal(0.3, 0.2)), float(rng.uniform(0.01, 0.1))
+                    effect_rows.append(dict(
+                        spec_id=spec.spec_id, term=term, effect=effect, estimate=point, std_error=sd,
+                        p_value=float(rng.uniform(0, 0.2)), sim_mean=point + 0.5 * sd, sim_median=point + 0.1 * sd,
+                        sim_q025=point - 2 * sd, sim_q975=point + 2.2 * sd, draws=1000))
         if spec.estimator == "mediation":
             mediation_rows += [dict(spec_id=spec.spec_id, mediator=spec.mediator, a=0.13, se_a=0.04, b=0.2,
                                     se_b=0.06, indirect=0.026, sobel_z=2.3, sobel_p=0.02, method=method,
@@ -104,10 +109,12 @@ def fake_frames(run_index: int) -> dict[str, pd.DataFrame]:
         if spec.estimator == "moran":
             for year in MORAN_YEARS:
                 moran_i = 0.1 + 0.01 * (year - 2013) + (0.1 if spec.weights == "economic" else 0)
+                # Table 9 prints the randomisation one-sided p (0.04 in 2018); the others differ
                 moran_rows.append(dict(spec_id=spec.spec_id, matrix=spec.weights, variable=spec.dependent,
                                        year=year, moran_i=moran_i, expected_i=-1 / 29, variance_norm=0.0016,
-                                       z_norm=3.0, p_norm=0.04 if year == 2018 else 0.002, p_perm=0.01,
-                                       permutations=999))
+                                       z_norm=3.0, p_norm=0.2, p_norm_greater=0.1, variance_rand=0.0017,
+                                       z_rand=2.9, p_rand=0.3, p_rand_greater=0.04 if year == 2018 else 0.002,
+                                       p_perm=0.15, p_perm_greater=0.15, permutations=999))
                 z = rng.normal(size=len(UNITS))
                 lag = moran_i * z + rng.normal(0, 0.3, len(UNITS))
                 quadrant_rows += [dict(spec_id=spec.spec_id, matrix=spec.weights, variable=spec.dependent,

@@ -60,6 +60,10 @@ def test_markdown_has_every_table_run_vintage_and_synthetic_note(latest_report):
     # Stars escaped so Markdown prints them; the SE line below.
     assert "| DT | 0.498\\*\\*\\* |" in md
     assert "|  | (0.025) |" in md
+    # The notes say which statistic is printed (Hausman variant, Moran's null, point effects).
+    assert "the sigmamore statistic" in md and "plain statistic" in md
+    assert "under the randomisation null" in md
+    assert "the exact effect at the maximum-likelihood estimates" in md
     # Figures linked relative to the report, and the files are there.
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert len(links) == 4

@@ -73,8 +73,8 @@ def test_table4_has_the_paper_rows_in_order(con):
     ).fetchall()
     labels = [r[0] for r in rows if r[1] == "estimate"]
     assert labels == ["DT", "MEDICAL", "EC", "OPEN", "TAX", "CULTURE", "Constant", "Controls",
-                      "Province FEs", "Year FEs", "N", "Adj. R²", "Hausman test χ² (FE vs RE)",
-                      "Hausman test df"]
+                      "Province FEs", "Year FEs", "N", "Adj. R²", "Hausman test χ² (FE vs RE, sigmamore)",
+                      "Hausman test χ² (FE vs RE, plain)", "Hausman test df"]
     by_label = {r[0]: r[2:] for r in rows if r[1] == "estimate"}
     assert by_label["Controls"] == ("NO", "NO", "YES", "YES")
     assert by_label["Province FEs"] == ("NO", "YES", "NO", "YES")
@@ -82,7 +82,10 @@ def test_table4_has_the_paper_rows_in_order(con):
     assert by_label["N"] == ("270", "270", "270", "270")
     assert by_label["Adj. R²"] == ("0.910",) * 4  # 0.9 + 0.01 * run index 1
     assert by_label["MEDICAL"][:2] == (None, None)  # no controls in columns (1)-(2)
-    assert by_label["Hausman test χ² (FE vs RE)"] == (None, None, None, "31.400***")
+    assert by_label["Hausman test χ² (FE vs RE, sigmamore)"] == (None, None, None, "31.400***")
+    assert by_label["Hausman test χ² (FE vs RE, plain)"] == (None, None, None, "12.600*")
+    p_lines = [r[2:] for r in rows if r[1] == "p"]
+    assert p_lines == [(None, None, None, "(0.000)"), (None, None, None, "(0.050)")]
     # A coefficient takes two lines, the second labelled '' and holding the SE.
     assert rows[1][:2] == ("", "se")
 
@@ -176,13 +179,15 @@ def test_table9_moran_one_row_per_year(con):
                        "where is_latest order by row_order").fetchall()
     assert [r[0] for r in rows] == [str(y) for y in range(2013, 2023)]
     assert rows[0][1:] == ("0.100***", "0.200***")
-    assert rows[5] == ("2018", "0.150**", "0.250**")  # p_norm = 0.04 in 2018
+    assert rows[5] == ("2018", "0.150**", "0.250**")  # p_rand_greater = 0.04 in 2018 (p_norm 0.2)
 
 
 def test_table10_effects_and_rho(con):
     latest = "is_latest"
-    raw = con.execute("select estimate, std_error, p_value from results.spatial_effects where run_id = ? "
+    raw = con.execute("select estimate, std_error, p_value, sim_mean from results.spatial_effects where run_id = ? "
                       "and spec_id = 'sdm_economic' and term = 'tax' and effect = 'indirect'", [NEW_RUN]).fetchone()
+    # the point effect (not the draws' mean) with the simulated SE
+    assert f"{raw[0]:.3f}" != f"{raw[3]:.3f}"
     assert cell(con, "rpt_table10_spatial_effects", latest, "tax", "estimate", "economic_indirect") == \
         f"{raw[0]:.3f}{paper_stars(raw[2])}"
     assert cell(con, "rpt_table10_spatial_effects", latest, "tax", "se", "economic_indirect") == f"({raw[1]:.3f})"

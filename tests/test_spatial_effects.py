@@ -5,6 +5,7 @@ import libpysal
 import numpy as np
 import pytest
 import spreg
+from scipy import stats
 
 from estimation.spatial.effects import delta_method, effects, simulate_effects
 from estimation.spatial.lm_tests import lm_statistics, lm_tests
@@ -76,7 +77,8 @@ def test_simulated_standard_errors_agree_with_delta_method():
     for name in ("direct", "indirect", "total"):
         rows = frame[frame.effect == name]
         np.testing.assert_allclose(rows.std_error, delta[name], rtol=0.05)
-        assert np.all(np.abs(rows.estimate.to_numpy() - point[name]) < 0.1 * delta[name])
+        np.testing.assert_array_equal(rows.estimate, point[name])
+        assert np.all(np.abs(rows.sim_mean.to_numpy() - point[name]) < 0.1 * delta[name])
 
 
 def test_simulated_effects_tight_case_and_rho_bounds(provinces):
@@ -96,6 +98,26 @@ def test_simulated_effects_tight_case_and_rho_bounds(provinces):
     delta = delta_method(BETA, THETA, 0.3, small, provinces.eigenvalues)
     for name in ("direct", "indirect", "total"):
         np.testing.assert_allclose(frame[frame.effect == name].std_error, delta[name], rtol=0.06)
+
+
+def test_point_effects_beside_the_draws_summary(provinces):
+    """estimate = the effect at the estimates; with rho = 0.95 +- 0.05 the total effect's factor
+    1/(1 - rho) is convex, so the draws' mean exceeds the point effect (Jensen), and the point
+    effect lies between the draws' 2.5% and 97.5% quantiles around their median."""
+    k = 3
+    mean = np.concatenate([BETA, THETA, [0.95]])
+    cov = np.diag(np.r_[np.full(2 * k, 1e-4), 0.05**2])
+    frame = simulate_effects(mean, cov, provinces.eigenvalues, list("abc"), provinces.rho_bounds, durbin=True,
+                             draws=4000, seed=4).set_index(["term", "effect"])
+    point = effects(BETA, THETA, 0.95, provinces.eigenvalues)
+    total = frame.xs("total", level="effect")
+    np.testing.assert_array_equal(total.estimate, point["total"])
+    positive = (BETA + THETA) > 0
+    assert np.all((total.sim_mean > total.estimate)[positive]) and np.all((total.sim_mean < total.estimate)[~positive])
+    assert np.all(total.sim_mean.abs() > 1.2 * total.estimate.abs())  # far apart near rho = 1
+    assert np.all((frame.sim_q025 < frame.sim_median) & (frame.sim_median < frame.sim_q975))
+    assert np.all((frame.sim_q025 < frame.estimate) & (frame.estimate < frame.sim_q975))
+    np.testing.assert_allclose(frame.p_value, 2 * stats.norm.sf(np.abs(frame.estimate / frame.std_error)))
 
 
 def test_sar_effects_use_theta_zero(provinces):
@@ -120,6 +142,24 @@ def test_lm_tests_match_spreg_on_a_cross_section(provinces):
                       ("rlm_err", ols.rlm_error)]:
         assert ours[name] == pytest.approx(ref[0], rel=1e-8)
         assert ours[f"{name}_p"] == pytest.approx(ref[1], rel=1e-6, abs=1e-12)
+
+
+def test_only_the_redemeaned_lm_lag_is_anselins_cross_section_test(provinces):
+    """The derivation in estimation.spatial.lm_tests: with the constant as the only 'effect',
+    M is the residual maker of [1, X], so W X b must be demeaned before the projection off the
+    demeaned X. spreg (Anselin's formulas) agrees with that form; splm's (W X b not
+    re-demeaned) differs by ~8% here, where X is spatially clustered and W (1/d between
+    provinces) has column sums far from 1."""
+    rng = np.random.default_rng(8)
+    w = provinces.matrix
+    x = rng.normal(size=(30, 2)) + 2 * (w @ rng.normal(size=(30, 2)))
+    y = np.linalg.solve(np.eye(30) - 0.5 * w, 1.0 + x @ np.array([1.0, -1.0]) + rng.normal(size=30))
+    ols = spreg.OLS(y[:, None], x, w=libpysal.weights.full2W(w), spat_diag=True)
+    ours = lm_statistics(y[None, :], x[None, :, :], w, lambda a: a - a.mean(axis=1, keepdims=True))
+    assert ours["lm_lag"] == pytest.approx(ols.lm_lag[0], rel=1e-8)
+    assert ours["rlm_err"] == pytest.approx(ols.rlm_error[0], rel=1e-8)
+    assert abs(ours["lm_lag_splm"] / ols.lm_lag[0] - 1) > 0.05
+    assert ours["lm_err"] == pytest.approx(ols.lm_error[0], rel=1e-8)  # no J: the same in both
 
 
 def test_lm_lag_detects_spatial_lag_in_two_way_panel(provinces):

@@ -16,7 +16,7 @@ import pytest
 from spreg.panel_fe import Panel_FE_Lag
 
 from estimation.spatial.effects import draw_parameters, effects, rho_near_bound_share
-from estimation.spatial.sdm import at_bound, fit_error_model, fit_lag_model
+from estimation.spatial.sdm import BOUND_MARGIN, at_bound, fit_error_model, fit_lag_model
 from estimation.spatial.models import SpatialModelResult
 from estimation.spatial.weights import SpatialWeights
 from synthetic.spatial import province_weights, simulate_sdm
@@ -143,6 +143,8 @@ def test_estimate_on_the_bound_reaches_it_and_is_flagged(provinces):
     ys, zs, ws = transform(y, x, provinces.matrix, durbin=False)
     assert concentrated_lag(1.2, ys, zs, ws) > concentrated_lag(hi - 1e-9, ys, zs, ws)  # maximum beyond 1
     assert hi - 1e-4 < fit.spatial_parameter < hi
+    # the score still points out of the interval there, so the estimate is the search limit itself
+    assert fit.spatial_parameter == hi - BOUND_MARGIN * (hi - lo)
     assert fit.log_likelihood >= fit.profile(np.linspace(lo + 1e-3, hi - 1e-3, 4001)).max()
     assert at_bound(fit.spatial_parameter, fit.rho_bounds)
     assert np.all(np.isfinite(fit.std_errors)) and np.all(fit.std_errors > 0)

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from estimation.errors import SpatialInputError
-from estimation.spatial.moran import global_moran, moran_quadrants, permutation_p_value
+from estimation.spatial.moran import (global_moran, moran_quadrants, permutation_p_values,
+                                      permuted_statistics)
 from estimation.spatial.weights import SpatialWeights, eigenvalues, k_nearest, row_standardise
 from flows import pipeline
 from flows.plots import moran_scatter_of_panel
@@ -78,7 +79,7 @@ def test_permutation_p_value_seeded_and_consistent_with_esda():
     assert a["p_perm"] == b["p_perm"]
     np.random.seed(11)
     esda_p = esda.Moran(y, libpysal.weights.full2W(w), permutations=9999).p_sim
-    ours = permutation_p_value(y, w, a["moran_i"], 9999, np.random.default_rng(11))
+    ours, _ = permutation_p_values(permuted_statistics(y, w, 9999, np.random.default_rng(11)), a["moran_i"])
     # two independent Monte Carlo estimates of the same p: sd <= sqrt(p(1-p)/9999) each
     assert abs(ours - esda_p) < 4 * np.sqrt(2 * esda_p * (1 - esda_p) / 9999) + 1e-3
 
@@ -91,8 +92,11 @@ def test_permutation_p_value_matches_exact_enumeration():
     exact = np.mean([np.dot(z[list(p)], LINE @ z[list(p)]) / (z @ z) >= observed - 1e-12
                      for p in permutations(range(4))])
     assert exact == pytest.approx(2 / 24)  # only the observed order and its mirror image reach I
-    mc = permutation_p_value(y, LINE, observed, 20000, np.random.default_rng(3))
-    assert mc == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / 20000))
+    folded, greater = permutation_p_values(permuted_statistics(y, LINE, 20000, np.random.default_rng(3)),
+                                           observed)
+    assert folded == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / 20000))
+    # I is in the upper tail, so folding changes nothing here
+    assert greater == folded
 
 
 def test_quadrants_and_slope_equal_moran_i():

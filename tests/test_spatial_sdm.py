@@ -136,3 +136,41 @@ def test_rejects_regressor_absorbed_by_fixed_effects(provinces):
     x[:, :, 1] = np.arange(9)[:, None]  # a pure year trend: swept out by the year effects
     with pytest.raises(SpatialInputError, match="'b' has no variation"):
         fit_lag_model(y, x, provinces, NAMES)
+
+
+@pytest.mark.parametrize("model", ["sdm", "sar", "sem"])
+def test_estimates_are_reproducible_under_roundoff_in_w(provinces, model):
+    """rho is polished to the root of the score (estimation.spatial.sdm, "Search and polish"), so
+    a roundoff-level change of W (relative 4e-16 noise, rows re-standardised) moves the
+    estimates by ~1e-13 rather than the ~1e-7 that Brent's sqrt(eps) stopping rule left."""
+    rng = np.random.default_rng(3)
+    noisy = provinces.matrix * (1 + 4e-16 * rng.standard_normal(provinces.matrix.shape))
+    noisy = SpatialWeights.from_dense(noisy / noisy.sum(axis=1, keepdims=True), provinces.codes)
+    theta = THETA if model == "sdm" else (np.zeros(2) if model == "sar" else -RHO * BETA)
+    y, x = simulate_sdm(provinces.matrix, 9, RHO, BETA, theta, seed=8)
+    fits = [fit_error_model(y, x, sw, NAMES) if model == "sem" else
+            fit_lag_model(y, x, sw, NAMES, durbin=model == "sdm") for sw in (provinces, noisy)]
+    assert np.abs(noisy.matrix - provinces.matrix).max() > 0
+    np.testing.assert_allclose(fits[1].params, fits[0].params, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(fits[1].std_errors, fits[0].std_errors, rtol=1e-11)
+    # and the estimate is a root of the concentrated likelihood's slope
+    rho, h = fits[0].spatial_parameter, 1e-5
+    slope = (fits[0].profile(rho + h)[0] - fits[0].profile(rho - h)[0]) / (2 * h)
+    assert abs(slope) < 1e-5
+
+
+@pytest.mark.parametrize("model,rho", [("sdm", 0.4), ("sem", 0.4), ("sar", 0.9)])
+def test_profile_interval_equals_reading_the_whole_grid(provinces, model, rho):
+    """profile_interval finds the ends by root-finding; it must give the grid points that
+    evaluating all 4001 of them gives (its definition)."""
+    from scipy import stats
+
+    from estimation.spatial.models import profile_interval
+    theta = THETA if model == "sdm" else -rho * BETA if model == "sem" else np.zeros(2)
+    y, x = simulate_sdm(provinces.matrix, 9, rho, BETA, theta, seed=12)
+    fit = fit_error_model(y, x, provinces, NAMES) if model == "sem" else \
+        fit_lag_model(y, x, provinces, NAMES, durbin=model == "sdm")
+    lo, hi = fit.rho_bounds
+    grid = lo + (hi - lo) * (np.arange(4001) + 0.5) / 4001
+    inside = grid[2 * (fit.log_likelihood - fit.profile(grid)) <= stats.chi2.ppf(0.95, 1)]
+    assert profile_interval(fit) == (inside.min(), inside.max())

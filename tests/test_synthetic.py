@@ -283,12 +283,20 @@ def test_latent_structure_directions():
     assert np.abs(np.diff(ln_a, axis=1) - np.diff(ln_a, axis=1).mean(axis=0)).max() < 0.06
 
 
-@pytest.mark.parametrize("units, n", [("prefecture", 290), ("county", 2800)])
-def test_scaled_generation_has_the_right_units(units, n):
+@pytest.mark.parametrize("units, n", [("prefecture", 338), ("county", 2845)])
+def test_lower_levels_are_the_real_units_of_the_registry(units, n):
+    """cpca's registry: 333 prefecture-level cities plus the 4 municipalities and Hong Kong-free
+    mainland; 2,845 counties and districts with coordinates (placeholders left out)."""
     spec = SampleSpec(units=units, first_year=2016, last_year=2020)
     ref = generate_units(spec)
-    assert len(ref) == n and ref.unit_code.is_unique and ref.unit_name.is_unique
+    assert len(ref) == n and ref.unit_code.is_unique
+    # prefecture names repeat only across provinces; county names even within one (桥西区 of
+    # 石家庄市 and of 邢台市): a county sample names its units by code
+    assert not ref.duplicated(["parent_code", "unit_name"]).any() or units == "county"
+    assert (ref.unit_code // 10000 == ref.parent_code).all()
     assert ref.lat.between(10, 60).all() and ref.lon.between(70, 140).all()
+    named = dict(zip(ref.unit_code, ref.unit_name))
+    assert named[130100 if units == "prefecture" else 130102] == ("石家庄市" if units == "prefecture" else "长安区")
     panel = generate_panel(spec)
     assert panel.unit_code.nunique() == n
     assert sorted(panel.year.unique()) == list(range(2016, 2021))
@@ -297,13 +305,20 @@ def test_scaled_generation_has_the_right_units(units, n):
     assert (gdp > 0).all().all()
 
 
-def test_scaled_sample_writes_a_panel_with_a_units_reference(tmp_path):
+def test_lower_level_sample_writes_a_city_panel_province_series_and_a_units_reference(tmp_path):
     spec = SampleSpec(units="prefecture", first_year=2019, last_year=2021)
     written = write_sample(tmp_path, spec)
-    assert {p.name for p in written} == {"cnrds_panel.csv", "units_reference.csv", "vintage.txt"}
-    panel = pd.read_csv(tmp_path / "cnrds_panel.csv", skiprows=[1], encoding="utf-8-sig")
-    assert len(panel) == 290 * 3
-    assert len(pd.read_csv(tmp_path / "units_reference.csv")) == 290
+    assert {p.name for p in written} == {"cnrds_prefecture_panel.csv", "cnrds_province_panel.csv",
+                                         "nbs_fixed_telephones_1984.csv", "units_reference.csv", "vintage.txt"}
+    panel = pd.read_csv(tmp_path / "cnrds_prefecture_panel.csv", skiprows=[1], encoding="utf-8-sig")
+    assert len(panel) == 338 * 3 and list(panel.columns[:3]) == ["Prvcnm", "Ctnm", "Sgnyea"]
+    province_only = {c for c, r in CODES.items() if r["lower_levels"] == "parent"}
+    assert not province_only & set(panel.columns)
+    provinces = pd.read_csv(tmp_path / "cnrds_province_panel.csv", skiprows=[1], encoding="utf-8-sig")
+    assert len(provinces) == 31 * 3 and set(provinces.columns[2:]) == province_only - {"fixed_telephones_1984"}
+    reference = pd.read_csv(tmp_path / "units_reference.csv")
+    assert list(reference.columns) == ["unit_code", "unit_name", "level", "province_code", "lat", "lon", "aliases"]
+    assert len(reference) == 338 and set(reference.level) == {"prefecture"}
 
 
 def test_bad_spec_is_rejected():

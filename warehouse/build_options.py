@@ -32,6 +32,8 @@ class BuildOptions(BaseModel):
     pim_depreciation: float | None = Field(None, gt=0.0, lt=1.0, description="perpetual-inventory depreciation rate")
     pim_growth_years: int | None = Field(None, ge=2, le=20, description="first years whose investment growth gives K_0")
     max_missing_per_series: int | None = Field(None, ge=0, le=100, description="missing cells allowed per series and unit")
+    unit_level: Literal["province", "prefecture", "county"] | None = Field(
+        None, description="the study's administrative level")
 
     @field_validator("entropy_base_years", mode="before")
     @classmethod

@@ -26,21 +26,28 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "indirect": "DOUBLE", "sobel_z": "DOUBLE", "sobel_p": "DOUBLE", "method": "VARCHAR",
         "ci_low": "DOUBLE", "ci_high": "DOUBLE", "replications": "INTEGER", "seed": "INTEGER",
     },
+    # Moran's I under the normality (_norm) and randomisation (_rand) nulls: p_* two-sided,
+    # p_*_greater upper one-sided; p_perm folded (esda), p_perm_greater upper (spdep moran.mc).
     "moran": {
         "spec_id": "VARCHAR", "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER", "moran_i": "DOUBLE",
         "expected_i": "DOUBLE", "variance_norm": "DOUBLE", "z_norm": "DOUBLE", "p_norm": "DOUBLE",
-        "p_perm": "DOUBLE", "permutations": "INTEGER",
+        "p_norm_greater": "DOUBLE", "variance_rand": "DOUBLE", "z_rand": "DOUBLE", "p_rand": "DOUBLE",
+        "p_rand_greater": "DOUBLE", "p_perm": "DOUBLE", "p_perm_greater": "DOUBLE", "permutations": "INTEGER",
     },
     "moran_quadrants": {
         "spec_id": "VARCHAR", "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER",
         "unit_code": "INTEGER",
         "z": "DOUBLE", "spatial_lag": "DOUBLE", "quadrant": "VARCHAR",
     },
+    # estimate: the exact effect at the ML estimates; std_error: sd of the simulated effects;
+    # p_value: normal, estimate/std_error; sim_*: mean, median, 2.5%/97.5% quantiles of the draws.
     "spatial_effects": {
         "spec_id": "VARCHAR", "term": "VARCHAR", "effect": "VARCHAR", "estimate": "DOUBLE",
-        "std_error": "DOUBLE", "p_value": "DOUBLE", "draws": "INTEGER",
+        "std_error": "DOUBLE", "p_value": "DOUBLE", "sim_mean": "DOUBLE", "sim_median": "DOUBLE",
+        "sim_q025": "DOUBLE", "sim_q975": "DOUBLE", "draws": "INTEGER",
     },
     "spatial_profile": {"spec_id": "VARCHAR", "rho": "DOUBLE", "log_likelihood": "DOUBLE"},
+    "skipped_specs": {"spec_id": "VARCHAR", "reason": "VARCHAR"},
 }
 
 RUNS_COLUMNS: dict[str, str] = {
@@ -51,8 +58,11 @@ RUNS_COLUMNS: dict[str, str] = {
 }
 
 
-#: Columns renamed since earlier versions: table -> {old name: new name}.
-RENAMED_COLUMNS: dict[str, dict[str, str]] = {"moran_quadrants": {"province_code": "unit_code"}}
+#: Columns renamed since earlier versions: table -> {old name: new name}. spatial_effects'
+#: ``estimate`` was the mean of the simulated effects until point effects were stored; an
+#: older table's column becomes ``sim_mean`` and ``estimate`` is added empty for its rows.
+RENAMED_COLUMNS: dict[str, dict[str, str]] = {"moran_quadrants": {"province_code": "unit_code"},
+                                              "spatial_effects": {"estimate": "sim_mean"}}
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -11,7 +11,11 @@ profile_ci_low/high (likelihood-ratio interval of rho), ``rho_at_bound`` (1 when
 lies within 1e-3 of an end of the interval; see :mod:`.sdm`) and, for the lag models,
 ``effects_rho_near_bound_share`` (share of the effect draws with rho within 0.01 of the upper
 bound; see :mod:`.effects`): when either is non-trivial, the simulated effects are dominated
-by draws near rho = 1 and the profile interval is the honest summary. :func:`model_choice_tests`
+by draws near rho = 1 and the profile interval is the honest summary. With a large sparse W
+(:mod:`.logdet`) two more: ``information_trace_rel_se`` (relative standard error of the
+estimated trace in the information matrix) and, for the lag models,
+``effects_trace_truncation_bound`` (bound on the truncation of the trace series of the
+effect draws). :func:`model_choice_tests`
 adds the Wald and LR tests of the SDM against the SAR and SEM of the same variables and W.
 """
 from __future__ import annotations
@@ -21,12 +25,14 @@ import logging
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.optimize import brentq
 
 from estimation.results import Result
 from estimation.specs import Spec
 
 from .effects import rho_near_bound_share, simulate_effects
 from .lm_tests import lm_tests
+from .logdet import TraceMultipliers
 from .moran import global_moran, moran_quadrants
 from .panel import panel_block
 from .sdm import SpatialFit, at_bound, fit_error_model, fit_lag_model
@@ -34,7 +40,8 @@ from .weights import SpatialWeights
 
 logger = logging.getLogger(__name__)
 PROFILE_POINTS = 81
-EFFECT_COLUMNS = ("spec_id", "term", "effect", "estimate", "std_error", "p_value", "draws")
+EFFECT_COLUMNS = ("spec_id", "term", "effect", "estimate", "std_error", "p_value", "sim_mean",
+                  "sim_median", "sim_q025", "sim_q975", "draws")
 
 
 class SpatialModelResult(Result):
@@ -60,6 +67,8 @@ class SpatialModelResult(Result):
             "profile_ci_high": ci_hi,
             "rho_at_bound": float(at_bound(fit.spatial_parameter, fit.rho_bounds)),
         }
+        if fit.trace_rel_se:
+            values["information_trace_rel_se"] = fit.trace_rel_se
         if fit.model != "sem":
             values["effects_rho_near_bound_share"] = rho_near_bound_share(
                 fit.spatial_parameter, float(fit.std_errors[-1]), fit.rho_bounds)
@@ -105,7 +114,7 @@ class LMTestsResult(Result):
 
 class MoranResult(Result):
     """Global Moran's I of one variable under one W, period by period (:mod:`.moran`):
-    ``params`` is I by period; ``tidy()`` gives ``results.moran`` rows (one per period) and
+    ``params`` is I by period (``std_errors`` its sd under randomisation); ``tidy()`` gives ``results.moran`` rows (one per period) and
     ``results.moran_quadrants`` rows (one per unit and period)."""
 
     estimator = "moran"
@@ -116,7 +125,7 @@ class MoranResult(Result):
         self.rows, self.quadrants = rows, quadrants
         index = rows["year"].astype(str)
         super().__init__(spec_id, pd.Series(rows["moran_i"].to_numpy(), index=index),
-                         pd.Series(np.sqrt(rows["variance_norm"].to_numpy()), index=index),
+                         pd.Series(np.sqrt(rows["variance_rand"].to_numpy()), index=index),
                          nobs=len(quadrants))
 
     def tidy(self) -> dict[str, pd.DataFrame]:
@@ -142,9 +151,14 @@ def fit_spatial_model(panel: pd.DataFrame, spec: Spec, sw: SpatialWeights, *, un
         return SpatialModelResult(spec.spec_id, fit, None)
     fit = fit_lag_model(y, x, sw, names, durbin=spec.estimator == "sdm", approach=spec.approach)
     logger.info("spatial effects of %s: %d draws", spec.spec_id, draws)
-    impacts = simulate_effects(fit.params, fit.cov, sw.eigenvalues, names, sw.rho_bounds,
+    multipliers = sw.eigenvalues if sw.eigenvalues is not None else \
+        TraceMultipliers(sw, fit.spatial_parameter)
+    impacts = simulate_effects(fit.params, fit.cov, multipliers, names, sw.rho_bounds,
                                durbin=fit.model == "sdm", draws=draws, seed=seed)
-    return SpatialModelResult(spec.spec_id, fit, impacts)
+    result = SpatialModelResult(spec.spec_id, fit, impacts)
+    if sw.eigenvalues is None:
+        result.with_stats({"effects_trace_truncation_bound": multipliers.truncation_bound})
+    return result
 
 
 def fit_lm_tests(panel: pd.DataFrame, spec: Spec, sw: SpatialWeights, *, unit: str,
@@ -200,12 +214,42 @@ def profile_grid(fit: SpatialFit, points: int = PROFILE_POINTS) -> np.ndarray:
 
 
 def profile_interval(fit: SpatialFit, level: float = 0.95, points: int = 4001) -> tuple[float, float]:
-    """Likelihood-ratio interval {rho: 2(l_max - l_c(rho)) <= chi2_1(level)} read off a fine grid;
-    an end at the admissible bound means the interval is open there."""
-    lo, hi = fit.rho_bounds
-    grid = lo + (hi - lo) * (np.arange(points) + 0.5) / points
-    inside = grid[2 * (fit.log_likelihood - fit.profile(grid)) <= stats.chi2.ppf(level, 1)]
-    if inside.size == 0:
-        return fit.spatial_parameter, fit.spatial_parameter
-    return float(inside.min()), float(inside.max())
+    """Likelihood-ratio interval {rho: 2(l_max - l_c(rho)) <= chi2_1(level)} read off a grid of
+    ``points`` values of rho (resolution (hi - lo)/points); an end at the admissible bound means
+    the interval is open there.
 
+    The ends are the outermost grid points inside the interval around the estimate, found by
+    root-finding on each side and checked at the neighbouring grid points: ~30 evaluations of
+    the profile instead of ``points`` (each is a sparse LU factorisation for a large W), with
+    the same result as evaluating the whole grid when the profile is unimodal.
+    """
+    lo, hi = fit.rho_bounds
+    crit = stats.chi2.ppf(level, 1)
+    rho = fit.spatial_parameter
+
+    def grid(j: int) -> float:
+        return lo + (hi - lo) * (j + 0.5) / points
+
+    def inside(j: int) -> bool:
+        return 0 <= j < points and 2 * (fit.log_likelihood - fit.profile(grid(j))[0]) <= crit
+
+    def excess(r: float) -> float:
+        return 2 * (fit.log_likelihood - fit.profile(r)[0]) - crit
+
+    def outermost(end: int, step: int) -> int:
+        """The grid index of the interval's end on the side of grid index ``end``."""
+        if inside(end):
+            return end
+        root = brentq(excess, *sorted((grid(end), rho)), xtol=1e-12)
+        position = (root - lo) / (hi - lo) * points - 0.5  # the root's fractional grid index
+        j = int(np.ceil(position)) if step < 0 else int(np.floor(position))
+        while not inside(j) and (rho - grid(j)) * step < 0:  # roundoff at the root: step inwards
+            j -= step
+        while inside(j + step):
+            j += step
+        return j
+
+    j_lo, j_hi = outermost(0, -1), outermost(points - 1, 1)
+    if j_lo > j_hi or not inside(j_lo):
+        return rho, rho
+    return float(grid(j_lo)), float(grid(j_hi))

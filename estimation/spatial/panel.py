@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from estimation.errors import SpatialInputError
 
@@ -54,8 +55,12 @@ def panel_block(panel: pd.DataFrame, columns: list[str], codes: np.ndarray, *, u
     return values.reshape(len(periods), len(codes), len(columns)), periods
 
 
-def spatial_lag(w: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """W applied to each period of a (T, N) or (T, N, k) array."""
+def spatial_lag(w, a: np.ndarray) -> np.ndarray:
+    """W (dense or ``scipy.sparse``) applied to each period of a (T, N) or (T, N, k) array."""
+    if sparse.issparse(w):
+        t, n = a.shape[:2]
+        stacked = np.moveaxis(a, 1, 0).reshape(n, -1)  # N x (T k): one sparse product
+        return np.moveaxis((w @ stacked).reshape(n, *(a.shape[:1] + a.shape[2:])), 0, 1)
     if a.ndim == 2:
         return a @ w.T
     return np.einsum("ij,tjk->tik", w, a)

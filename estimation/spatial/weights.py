@@ -8,15 +8,21 @@ row-standardisation as a dense array; :func:`row_standardise` divides every row 
   distance between the units' coordinates;
 * :func:`economic_distance`: w_ij = 1/|x_i - x_j| (e.g. x the mean real GDP per capita);
 * :func:`k_nearest`: w_ij = 1 for the k nearest units j of i (asymmetric);
+* :func:`economic_distance_nearest`: w_ij = 1/|x_i - x_j| among the k nearest units j of i
+  (economic distance kept sparse for many units);
 * :func:`distance_band`: w_ij = 1 (or 1/d_ij^power) for d_ij <= threshold.
 
 **Using**: :class:`SpatialWeights` holds a row-standardised N x N matrix (units in the order of
-``codes``) and its eigenvalues, computed once: every log-determinant
-ln|I - rho W| = sum_i ln(1 - rho w_i) and every LeSage-Pace effect is then O(N). A W that is
-similar to a symmetric matrix (D^-1 C with C symmetric: inverse distance, economic distance,
-contiguity) has real eigenvalues, obtained stably from the symmetric form (Ord 1975); any
-other W (e.g. k nearest neighbours) may have complex ones, which come in conjugate pairs, so
-the sums above stay real.
+``codes``). Up to ``EXACT_MAX_N`` units (or for a dense W) it holds the matrix dense with its
+eigenvalues, computed once: every log-determinant ln|I - rho W| = sum_i ln(1 - rho w_i) and
+every LeSage-Pace effect is then exact and O(N). A W that is similar to a symmetric matrix
+(D^-1 C with C symmetric: inverse distance, economic distance, contiguity) has real
+eigenvalues, obtained stably from the symmetric form (Ord 1975); any other W (e.g. k nearest
+neighbours) may have complex ones, which come in conjugate pairs, so the sums above stay
+real. A larger sparse W (k nearest neighbours, distance band, contiguity of ~2,800 counties)
+is held as a ``scipy.sparse`` CSR matrix without eigenvalues (a dense eigendecomposition
+would take a minute at N = 2,800); :mod:`estimation.spatial.logdet` then works from sparse LU
+factorisations and trace estimators.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from estimation.errors import SpatialInputError
 
@@ -71,6 +78,11 @@ def k_nearest(lat, lon, k: int) -> np.ndarray:
     return w
 
 
+def economic_distance_nearest(values, lat, lon, k: int) -> np.ndarray:
+    """w_ij = 1/|x_i - x_j| for the k nearest units j of i by great-circle distance, else 0."""
+    return economic_distance(values) * k_nearest(lat, lon, k)
+
+
 def distance_band(lat, lon, threshold_km: float, power: float = 0.0) -> np.ndarray:
     """w_ij = 1/d_ij^power for 0 < d_ij <= threshold (power 0: binary)."""
     d = haversine_km(lat, lon)
@@ -100,43 +112,83 @@ def _check_distinct(d: np.ndarray, what: str) -> None:
 
 # --------------------------------------------------------------------------- using
 
+#: Up to this N the eigenvalues of W are computed (dense, O(N^3) once: ~1-3 s at N = 1000 for a
+#: non-symmetric W) and every log-determinant, trace and effect is exact from them.
+EXACT_MAX_N = 1000
+#: Above EXACT_MAX_N, a W with at most this share of non-zero entries is held sparse and its
+#: log-determinants come from sparse LU factorisations (estimation.spatial.logdet); a denser W
+#: (e.g. inverse distance between all pairs) keeps the dense eigenvalue route, which is then
+#: the faster exact one (sparse LU of a dense matrix is a dense LU per evaluation).
+SPARSE_MAX_DENSITY = 0.1
+METHODS = ("auto", "eigen", "sparse")
+
+
 @dataclass(frozen=True)
 class SpatialWeights:
-    """A row-standardised N x N weights matrix with its eigenvalues (real or complex).
+    """A row-standardised N x N weights matrix, dense with its eigenvalues (real or complex) or
+    sparse (``scipy.sparse`` CSR) without them; :meth:`from_dense`, :meth:`from_sparse` and
+    :meth:`from_long` choose (``method="auto"``: eigenvalues up to ``EXACT_MAX_N`` units or for a
+    dense W, sparse above) and check the matrix.
 
     ``rho_bounds`` is the admissible interval of a spatial autoregressive parameter,
     (1/w_min, 1/w_max) = (1/w_min, 1) over the *real* eigenvalues (LeSage & Pace 2009, sec.
     4.3): I - rho W is singular only where rho w = 1, which needs a real w, so this is the
     largest interval around 0 on which I - rho W is non-singular. Without a negative real
-    eigenvalue the lower bound is -1.
+    eigenvalue the lower bound is -1. A sparse W has no eigenvalues: its interval is (-1, 1),
+    inside the admissible one because a row-standardised W has spectral radius 1 (every real
+    eigenvalue lies in [-1, 1]); the smallest real eigenvalue of a large non-symmetric W is not
+    available cheaply, and negative spatial dependence beyond -1 is not a practical concern.
+    ``cache`` holds the sparse LU results shared by every model fitted with this W.
     """
 
     name: str
     codes: np.ndarray
-    matrix: np.ndarray
-    eigenvalues: np.ndarray = field(repr=False)
+    matrix: np.ndarray | sparse.csr_array
+    eigenvalues: np.ndarray | None = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return len(self.codes)
 
     @property
+    def is_sparse(self) -> bool:
+        return self.eigenvalues is None
+
+    @property
     def rho_bounds(self) -> tuple[float, float]:
+        if self.eigenvalues is None:
+            return -1.0, 1.0
         real = self.eigenvalues[np.abs(np.imag(self.eigenvalues)) < 1e-10].real
         negative = real[real < 0]
         lower = 1.0 / float(negative.min()) if negative.size else -1.0
         return lower, 1.0 / float(real.max())
 
     @classmethod
-    def from_dense(cls, matrix: np.ndarray, codes=None, name: str = "custom") -> "SpatialWeights":
+    def from_dense(cls, matrix: np.ndarray, codes=None, name: str = "custom",
+                   method: str = "auto") -> "SpatialWeights":
         w = np.asarray(matrix, dtype=float)
         codes = np.arange(len(w)) if codes is None else np.asarray(codes)
         check_row_standardised(w, name, codes)
-        return cls(name=name, codes=codes, matrix=w, eigenvalues=eigenvalues(w))
+        if _use_eigenvalues(len(w), np.count_nonzero(w), method):
+            return cls(name=name, codes=codes, matrix=w, eigenvalues=eigenvalues(w))
+        return cls(name=name, codes=codes, matrix=sparse.csr_array(w))
+
+    @classmethod
+    def from_sparse(cls, matrix, codes=None, name: str = "custom",
+                    method: str = "auto") -> "SpatialWeights":
+        """W from a ``scipy.sparse`` matrix (explicit zeros dropped)."""
+        w = sparse.csr_array(matrix, dtype=float)
+        w.eliminate_zeros()
+        codes = np.arange(w.shape[0]) if codes is None else np.asarray(codes)
+        if _use_eigenvalues(w.shape[0], w.nnz, method):
+            return cls.from_dense(w.toarray(), codes, name, method="eigen")
+        check_row_standardised_sparse(w, name, codes)
+        return cls(name=name, codes=codes, matrix=w)
 
     @classmethod
     def from_long(cls, frame: pd.DataFrame, *, i: str, j: str, weight: str = "weight",
-                  codes=None, name: str = "custom") -> "SpatialWeights":
+                  codes=None, name: str = "custom", method: str = "auto") -> "SpatialWeights":
         """W from a long frame of its non-zero entries (one row per pair ``i``, ``j``),
         ordered by code. ``codes`` (e.g. the panel's units) must be its set of units."""
         missing = [c for c in (i, j, weight) if c not in frame.columns]
@@ -155,12 +207,25 @@ class SpatialWeights:
             extra = sorted(set(found) - set(codes))
             if extra:
                 raise SpatialInputError(f"weights matrix {name!r}: units not in the panel: {extra}")
-            found = codes  # a panel unit without entries has no neighbours: from_dense names it
+            found = codes  # a panel unit without entries has no neighbours: the check names it
         position = pd.Series(np.arange(len(found)), index=found)
-        w = np.zeros((len(found), len(found)))
-        w[position[frame[i].astype(int)].to_numpy(), position[frame[j].astype(int)].to_numpy()] = \
-            frame[weight].to_numpy(dtype=float)
-        return cls.from_dense(w, codes=found, name=name)
+        rows = position[frame[i].astype(int)].to_numpy()
+        cols = position[frame[j].astype(int)].to_numpy()
+        values = frame[weight].to_numpy(dtype=float)
+        if _use_eigenvalues(len(found), len(frame), method):
+            w = np.zeros((len(found), len(found)))
+            w[rows, cols] = values
+            return cls.from_dense(w, codes=found, name=name, method="eigen")
+        w = sparse.csr_array((values, (rows, cols)), shape=(len(found), len(found)))
+        return cls.from_sparse(w, codes=found, name=name, method="sparse")
+
+
+def _use_eigenvalues(n: int, nonzero: int, method: str) -> bool:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method != "auto":
+        return method == "eigen"
+    return n <= EXACT_MAX_N or nonzero > SPARSE_MAX_DENSITY * n * n
 
 
 def check_row_standardised(w: np.ndarray, name: str, codes=None) -> None:
@@ -173,10 +238,26 @@ def check_row_standardised(w: np.ndarray, name: str, codes=None) -> None:
         i, j = np.argwhere(~np.isfinite(w) | (w < 0))[0]
         raise SpatialInputError(f"weights matrix {name!r}: pair ({codes[i]}, {codes[j]}): "
                                 f"weight {w[i, j]} is not a finite non-negative number")
-    diag = np.flatnonzero(np.diag(w) != 0)
+    _check_diagonal_and_rows(np.diag(w), w.sum(axis=1), name, codes)
+
+
+def check_row_standardised_sparse(w: sparse.csr_array, name: str, codes) -> None:
+    """:func:`check_row_standardised` for a sparse W (only its stored entries are read)."""
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise SpatialInputError(f"weights matrix {name!r}: not square, shape {w.shape}")
+    bad = ~np.isfinite(w.data) | (w.data < 0)
+    if bad.any():
+        coo = w.tocoo()
+        k = int(np.flatnonzero(~np.isfinite(coo.data) | (coo.data < 0))[0])
+        raise SpatialInputError(f"weights matrix {name!r}: pair ({codes[coo.row[k]]}, {codes[coo.col[k]]}): "
+                                f"weight {coo.data[k]} is not a finite non-negative number")
+    _check_diagonal_and_rows(w.diagonal(), np.asarray(w.sum(axis=1)).ravel(), name, codes)
+
+
+def _check_diagonal_and_rows(diagonal: np.ndarray, sums: np.ndarray, name: str, codes) -> None:
+    diag = np.flatnonzero(diagonal != 0)
     if diag.size:
         raise SpatialInputError(f"weights matrix {name!r}: unit {codes[diag[0]]}: non-zero diagonal weight")
-    sums = w.sum(axis=1)
     bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOL)
     if bad.size:
         what = "has no neighbours" if sums[bad[0]] == 0 else \
@@ -213,3 +294,4 @@ def log_det(rho, eig: np.ndarray) -> np.ndarray:
     rho = np.atleast_1d(np.asarray(rho, dtype=float))
     terms = np.log1p(-np.outer(rho, eig)) if np.isrealobj(eig) else np.log(1 - np.outer(rho, eig))
     return terms.sum(axis=1).real
+

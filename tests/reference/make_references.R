@@ -11,7 +11,7 @@
 # CSV files, so R and Python see the same numbers. Outputs: tests/reference/*.json, each
 # with a "meta" block. Every definition used is in DEFINITIONS below and in README.md.
 
-SCRIPT_VERSION <- "1"
+SCRIPT_VERSION <- "2"
 
 suppressPackageStartupMessages({
   library(plm)
@@ -123,6 +123,15 @@ DEFINITIONS <- list(
     "-(n*/2) ln(2 pi s2) + (T-1)[ln|I - rho W| - ln(1 - rho)] - e'e/(2 s2) from the",
     "original W's eigenvalues. interval_default_* : the same fit with spatialreg's own",
     "interval 1/range(eigenvalues of W*), whose upper end exceeds 1 (informational)."),
+  polished = paste(
+    "fits.*.polished: spatialreg's optimize() stops at a relative tolerance of sqrt(eps) in",
+    "rho/lambda whatever tol.opt says, so the fit is repeated at the root of the analytic",
+    "score of the concentrated log-likelihood (uniroot to machine precision; lag: n* e'Wy/e'e",
+    "- sum omega/(1 - rho omega), SEM: n* e'(Wy - WX b)/e'e - sum omega/(1 - lambda omega),",
+    "omega = pre_eig): spatialreg evaluated at that rho (interval rho +- 1e-14, where",
+    "optimize() returns without iterating) gives the coefficients, covariance, sigma2 and",
+    "log-likelihood; score_central_difference = (LL(root + 1e-5) - LL(root - 1e-5))/2e-5 from",
+    "spatialreg's LL checks the score; effects as in 'effects' at the polished estimates."),
   effects = paste(
     "At the point estimates, with the ORIGINAL N x N W: S_k = (I - rho W)^-1 (beta_k I +",
     "theta_k W) (theta = 0 for the SAR); direct = mean(diag(S_k)), total =",
@@ -478,6 +487,71 @@ point_effects <- function(W, rho, beta, theta) {
   out
 }
 
+# spatialreg's optimize() stops at a relative tolerance of sqrt(eps) ~ 1.5e-8 in rho whatever
+# tol.opt says (R's Brent_fmin: tol1 = sqrt(eps)|x| + tol/3), so its rho carries an error of
+# ~1e-8 and the coefficients (b0 - rho b1) one of ~1e-7. The "polished" fit solves the score
+# equation dl/drho = 0 of the concentrated log-likelihood to machine precision (uniroot,
+# tol 1e-300, so only the 2 eps |rho| term of zeroin's tolerance is left) and then lets
+# spatialreg evaluate everything else at that rho: the interval is shrunk to rho +- 1e-14,
+# where optimize() returns its first golden-section point without iterating. Scores (n* the
+# transformed observations, omega the supplied eigenvalues pre_eig):
+#   lag: n* e'(W y)/e'e - sum omega/(1 - rho omega), e the residual of y - rho W y on X;
+#   SEM: n* e'(W y - W X b)/e'e - sum omega/(1 - lambda omega), e, b of y - lambda W y on
+#        X - lambda W X (envelope theorem: the derivative of the minimised e'e at fixed b).
+# score_central_difference checks the analytic score against spatialreg's own log-likelihood:
+# (LL(rho + h) - LL(rho - h))/(2h), h = 1e-5, from two more fits at fixed rho.
+polished_fit <- function(model, fit_with, df, cols, lw_big, pre_eig, nstar, interval, rho0,
+                         W, xnames, sp) {
+  y <- df$y
+  X <- as.matrix(df[cols])
+  Wy <- lag.listw(lw_big, y)
+  WX <- apply(X, 2, function(v) lag.listw(lw_big, v))
+  score <- function(r) {
+    jac <- sum(pre_eig / (1 - r * pre_eig))
+    if (model == "sem") {
+      f <- lm.fit(X - r * WX, y - r * Wy)
+      e <- f$residuals
+      nstar * sum(e * (Wy - WX %*% f$coefficients)) / sum(e^2) - jac
+    } else {
+      e <- lm.fit(X, y - r * Wy)$residuals
+      nstar * sum(e * Wy) / sum(e^2) - jac
+    }
+  }
+  g0 <- score(rho0)
+  step <- 1e-9 * diff(interval)
+  repeat {
+    r1 <- min(max(rho0 + sign(g0) * step, interval[1]), interval[2])
+    if (sign(score(r1)) != sign(g0)) break
+    if (r1 %in% interval) stop("polished_fit: the score does not change sign inside the interval")
+    step <- 4 * step
+  }
+  root <- uniroot(score, sort(c(rho0, r1)), tol = 1e-300, maxiter = 1000)$root
+  at <- function(r) fit_with(c(r - 1e-14, r + 1e-14))
+  fit <- at(root)
+  h <- 1e-5
+  rho <- if (model == "sem") fit$lambda else fit$rho
+  beta <- fit$coefficients[cols]
+  R <- fit$resvar
+  dimnames(R) <- list(c("sigma2", sp, cols), c("sigma2", sp, cols))
+  V <- R[c(cols, sp), c(cols, sp)]
+  out <- list(
+    root = root, spatialreg_optimum = rho0, score_at_spatialreg_optimum = g0,
+    score_at_root = score(root),
+    score_central_difference = (as.numeric(at(root + h)$LL) - as.numeric(at(root - h)$LL)) / (2 * h),
+    coefficients = named(c(beta, setNames(rho, sp))),
+    se = named(sqrt(diag(V))),
+    vcov = matrix_block(V),
+    sigma2 = fit$s2, sigma2_se = sqrt(R["sigma2", "sigma2"]),
+    log_likelihood = as.numeric(fit$LL)
+  )
+  if (model != "sem") {
+    theta <- if (model == "sdm") setNames(beta[paste0("w_", xnames)], xnames) else
+      setNames(rep(0, length(xnames)), xnames)
+    out$effects <- point_effects(W, rho, beta[xnames], theta)
+  }
+  out
+}
+
 spatial_fits <- function(dsname, ds, W, wname) {
   d <- ds$data
   ids <- rownames(W)
@@ -590,6 +664,8 @@ spatial_fits <- function(dsname, ds, W, wname) {
         durbin_refit_max_abs_coef_diff = if (model == "sdm")
           max(abs(unname(imp_fit$coefficients) - unname(beta))) else NULL)
     }
+    res$polished <- polished_fit(model, fit_with, df, cols, lw_big, pre_eig, nstar, interval,
+                                 rho, W, ds$x, sp)
     fits[[paste(dsname, wname, model, sep = "_")]] <- res
     message(sprintf("  %s %s %s: %s = %.6f, LL = %.6f (project formula %.6f)", dsname, wname,
                     model, sp, rho, fit$LL, ll_proj))

@@ -1,4 +1,4 @@
--- Complete grid annual series x unit x panel year, with missing cells imputed:
+-- Complete grid annual series x study unit x panel year, with missing cells imputed:
 --   * linear interpolation between the nearest observed years of the same unit's series;
 --   * at the ends, at most ONE year is carried (forward from the last or backward from the
 --     first observed year); longer end gaps stay NULL;
@@ -10,12 +10,12 @@ with grid as (
     from {{ ref('indicators') }} as i
     cross join {{ ref('int_units') }} as u
     cross join {{ ref('int_panel_years') }} as y
-    where i.frequency = 'annual'
+    where i.frequency = 'annual' and u.in_study_sample
 ),
 joined as (
     select g.*, o.value as observed_value
     from grid as g
-    left join {{ ref('stg_observations') }} as o using (indicator_code, unit_code, year)
+    left join {{ ref('int_observations') }} as o using (indicator_code, unit_code, year)
 ),
 neighbours as (
     select

@@ -18,7 +18,7 @@ with w as (
 ),
 phones as (
     select unit_code, value as fixed_telephones_1984
-    from {{ ref('stg_observations') }}
+    from {{ ref('int_observations') }}
     where indicator_code = 'fixed_telephones_1984' and year = 1984
 )
 select

@@ -1,7 +1,6 @@
 -- depends_on: {{ ref('indicators') }}
 -- One row per study unit-year, one column per required series (macro required_series: the
 -- annual dictionary series with a role), imputed values of int_panel_series, canonical units.
--- Units outside the study sample (Tibet) are dropped here.
 select
     s.unit_code,
     s.year,
@@ -10,6 +9,4 @@ select
     {%- endfor %}
     bool_or(s.is_imputed) as any_imputed
 from {{ ref('int_panel_series') }} as s
-join {{ ref('int_units') }} as u using (unit_code)
-where u.in_study_sample
 group by s.unit_code, s.year

@@ -1,11 +1,12 @@
-"""The spatial weight matrices of the seed ``weight_matrices`` over the study units, as the
-long list of their non-zero, row-standardised entries.
+"""The spatial weight matrices of the seed ``weight_matrices`` for the study's unit level (var
+``unit_level``), over the study units, as the long list of their non-zero, row-standardised
+entries.
 
 Each matrix names a method of :mod:`estimation.spatial.weights` (the one definition of every
 weight formula, shared with the synthetic sample and the tests) and its parameters:
 ``inverse_distance`` (power), ``economic_distance`` (of the mean real GDP per capita),
-``k_nearest`` (k), ``distance_band`` (threshold_km, power). A dbt Python model because the
-formulas are Python functions.
+``economic_distance_nearest`` (among the k nearest), ``k_nearest`` (k), ``distance_band``
+(threshold_km, power). A dbt Python model because the formulas are Python functions.
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def matrix_entries(units: pd.DataFrame, matrices: pd.DataFrame) -> pd.DataFrame:
             c = W.inverse_distance(lat, lon, power=_number(spec.power, 1.0))
         elif spec.method == "economic_distance":
             c = W.economic_distance(units["mean_real_gdp_pc"].to_numpy(float))
+        elif spec.method == "economic_distance_nearest":
+            c = W.economic_distance_nearest(units["mean_real_gdp_pc"].to_numpy(float), lat, lon,
+                                            int(_number(spec.k)))
         elif spec.method == "k_nearest":
             c = W.k_nearest(lat, lon, int(_number(spec.k)))
         elif spec.method == "distance_band":
@@ -49,4 +53,6 @@ def matrix_entries(units: pd.DataFrame, matrices: pd.DataFrame) -> pd.DataFrame:
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return matrix_entries(dbt.ref("int_unit_attributes").df(), dbt.ref("weight_matrices").df())
+    matrices = dbt.ref("weight_matrices").df()
+    level = dbt.config.get("unit_level") or "province"
+    return matrix_entries(dbt.ref("int_unit_attributes").df(), matrices[matrices["level"] == level])

@@ -4,9 +4,11 @@
 --                 (nobs, df) as integers; the error variance sigma2 to 4 significant digits
 --   se_cell       standard error to 3 decimals in parentheses ("(0.025)")
 --   p_cell        p-value to 3 decimals in parentheses, the second line of a test statistic
--- Sources: coefficients; spatial_effects (effect = direct/indirect/total); moran (term =
--- variable, stars from the normal-approximation p-value as in Stata's spatgsa, falling back
--- to the permutation p-value); model_stats (term = stat; a test statistic gets the p-value
+-- Sources: coefficients; spatial_effects (effect = direct/indirect/total: the point effect
+-- at the estimates, its simulated SE and the p-value of their ratio); moran (term =
+-- variable; standard error and stars from the randomisation null with the one-sided
+-- "greater" p-value, spdep's moran.test default; a run written before those columns existed
+-- gets no stars); model_stats (term = stat; a test statistic gets the p-value
 -- named by p_stat in the seed report_stats: kp_rk_lm_p, lr_p, p_value); mediation (term
 -- 'indirect' with the Sobel p-value, term 'sobel_z').
 with coefficients as (
@@ -23,8 +25,8 @@ spatial_effects as (
 
 moran as (
     select run_id, 'moran' as source, spec_id, variable as term,
-           null::varchar as effect, year, moran_i as estimate, sqrt(variance_norm) as std_error,
-           coalesce(p_norm, p_perm) as p_value, null::integer as nobs
+           null::varchar as effect, year, moran_i as estimate, sqrt(variance_rand) as std_error,
+           p_rand_greater as p_value, null::integer as nobs
     from {{ source('results', 'moran') }}
 ),
 
