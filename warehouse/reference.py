@@ -101,11 +101,11 @@ class UnitRegistry:
         self.units = {u.code: u for u in units}
         self._by_name: dict[tuple[str, str], set[int]] = {}
         for u in units:
-            for alias in self._keys(u):
+            for alias in self.keys_of(u):
                 self._by_name.setdefault((u.level, alias), set()).add(u.code)
 
     @staticmethod
-    def _keys(u: Unit) -> set[str]:
+    def keys_of(u: Unit) -> set[str]:
         keys = {name_key(u.name), *(name_key(a) for a in u.aliases if a.strip())}
         if u.level == "prefecture" and u.name.endswith("市") and len(u.name) > 2:
             keys.add(name_key(u.name[:-1]))

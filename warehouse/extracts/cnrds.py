@@ -45,7 +45,7 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
         raise ExtractError(file, f"label row has {len(labels)} cells but the code row has {width}", label_line)
     labels = list(labels) + [None] * (width - len(labels))
 
-    parent_col = year_col = unit_col = None
+    parent_col = year_col = unit_col = name_col = None
     unit_kind = level = None
     columns = []  # (col, indicator, unit, factor)
     seen_codes: dict[str, int] = {}
@@ -60,8 +60,12 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
             if key == "prvcnm":
                 parent_col = col
             else:
-                if unit_col is not None:
+                if unit_col is not None and (unit_kind == kind or level != col_level):
                     raise ExtractError(file, f"two unit columns ({text(codes[unit_col])} and {code_text})", code_line)
+                if unit_col is not None:  # a code and a name column: the code is the key, the name is checked
+                    name_col = unit_col if kind == "code" else col
+                    if kind == "name":
+                        continue
                 unit_col, unit_kind, level = col, kind, col_level
             continue
         label = text(label_cell)
@@ -103,6 +107,8 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
         parent = resolver.province(text(cells[parent_col]), line) if parent_col is not None else None
         if unit_kind == "code":
             code = resolver.by_code(text(cells[unit_col]), line, parent)
+            if name_col is not None:
+                resolver.check_name(code, text(cells[name_col]), line)
         else:
             code = resolver.code(text(cells[unit_col]), line, parent)
         year = year_of(cells[year_col])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from warehouse.errors import ExtractError
-from warehouse.reference import Reference, ReferenceLookupError
+from warehouse.reference import Reference, ReferenceLookupError, UnitRegistry, name_key
 
 
 class UnitResolver:
@@ -35,6 +35,13 @@ class UnitResolver:
             raise ExtractError(self.file, f"{self.level} {unit.name} ({code}) is filed under province {province}, but "
                                           f"it is in province {unit.province_code}", line)
         return code
+
+    def check_name(self, code: int, name: str, line: int) -> None:
+        """A row that gives both the code and the name: they must be the same unit."""
+        unit = self.reference.registry.units[code]
+        if name and name_key(name) not in UnitRegistry.keys_of(unit):
+            raise ExtractError(self.file, f"unit code {code} is {unit.name} in {self.reference.registry.source}, but the "
+                                          f"row names it {name!r}", line)
 
     def province(self, name: str, line: int) -> int:
         try:
