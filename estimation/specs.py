@@ -12,7 +12,7 @@ Record fields (strings, as in a CSV; empty = default):
 =================  ====================================================================
 ``spec_id``        unique id, e.g. ``baseline_twfe_controls``
 ``estimator``      one of :data:`ESTIMATORS`
-``dependent``      panel column (for ``moran``: the variable tested)
+``dependent``      panel column (for ``moran`` and ``lisa``: the variable tested)
 ``regressors``     space-separated panel columns; a product term ``<a>_x_<b>`` with
                    ``interaction``
 ``controls``       ``all`` (the control set handed to ``from_record``), ``none``, or names
@@ -58,8 +58,9 @@ ESTIMATORS = {
     "sem": "two-way FE spatial error model",
     "lm_tests": "LM tests for a spatial lag or error",
     "moran": "global Moran's I by period",
+    "lisa": "local Moran's I (LISA) by period, conditional permutation inference",
 }
-SPATIAL_ESTIMATORS = ("sdm", "sar", "sem", "lm_tests", "moran")
+SPATIAL_ESTIMATORS = ("sdm", "sar", "sem", "lm_tests", "moran", "lisa")
 EFFECT_NAMES = ("unit", "time")
 APPROACHES = ("lee_yu", "demeaned")
 

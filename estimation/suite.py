@@ -8,7 +8,7 @@ adj_r2 = 1 - (1 - r2)(N - 1)/(N - K_all); ``r2_within`` is the within R^2. FE-2S
 no ``const``; time dummies of the Tobit are estimated but not written.
 
 Randomness is seeded per spec by ``seed`` (bootstrap replications of a mediation, effect
-draws of a spatial lag model), except Moran's permutations: all Moran specs of one call draw
+draws of a spatial lag model; a LISA's permutations by ``seed`` and the period), except Moran's permutations: all Moran specs of one call draw
 from a single generator seeded by ``seed``, in the order of the specs.
 
 After the fits, every SDM (Lee-Yu) gains the Wald and LR tests against the SAR and SEM specs
@@ -31,6 +31,7 @@ from estimation.linear import fit_ols
 from estimation.mediation import mediation_analysis
 from estimation.results import Result
 from estimation.specs import Spec
+from estimation.spatial.lisa import fit_lisa
 from estimation.spatial.models import (SpatialModelResult, fit_lm_tests, fit_moran,
                                        fit_spatial_model, model_choice_tests)
 from estimation.spatial.weights import SpatialWeights
@@ -59,6 +60,8 @@ def fit_spec(panel: pd.DataFrame, spec: Spec, *, unit: str, time: str,
     if spec.estimator == "moran":
         rng = moran_rng if moran_rng is not None else np.random.default_rng(seed)
         return fit_moran(frame, spec, sw, unit=unit, time=time, permutations=permutations, rng=rng)
+    if spec.estimator == "lisa":
+        return fit_lisa(frame, spec, sw, unit=unit, time=time, permutations=permutations, seed=seed)
     if spec.estimator == "lm_tests":
         return fit_lm_tests(frame, spec, sw, unit=unit, time=time)
     return fit_spatial_model(frame, spec, sw, unit=unit, time=time, draws=replications, seed=seed)

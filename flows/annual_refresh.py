@@ -34,7 +34,7 @@ import importlib
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator
+from typing import Annotated, Any, Callable, Iterator, Literal
 
 # No `from __future__ import annotations` here: Prefect builds the flow's parameter schema (which a
 # server validates deployment runs against) from the real annotations.
@@ -198,6 +198,7 @@ def annual_refresh(
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 12345,
     reports_dir: str | None = None,
     dbt_vars: BuildOptions | None = None,
+    level: Literal["province", "prefecture", "county"] | None = None,
 ) -> dict[str, Any]:
     """Load the landing folder, rebuild, re-estimate and publish a new run; return a summary.
 
@@ -206,12 +207,14 @@ def annual_refresh(
     from ``vintage.txt``), ``replications`` (bootstrap replications, also the number of
     effect draws of the spatial models), ``seed``, ``reports_dir`` (default ``reports/`` next
     to the warehouse), ``dbt_vars`` (the build's options, :class:`~warehouse.build_options.BuildOptions`,
-    e.g. the entropy base window ``{"entropy_base_years": [2013, 2021]}``). The parameters are
+    e.g. the entropy base window ``{"entropy_base_years": [2013, 2021]}``), ``level`` (the study's
+    administrative level; default: the finest level loaded, :func:`warehouse.dbt_runner.study_level`;
+    the same as ``dbt_vars.unit_level``). The parameters are
     typed and bounded, so Prefect refuses a deployment run with an unknown option or a value out
     of range before anything runs. Returns ``{"run_id", "status", "warehouse", "report_dir", "reports"}``.
     """
     logger = get_run_logger()
-    options = build_options(dbt_vars)
+    options = build_options(dbt_vars).at_level(level)
     warehouse_file = warehouse_path(warehouse)
     landing = Path(landing_dir).expanduser().resolve()
     reports_root = Path(reports_dir).expanduser().resolve() if reports_dir else paths.reports_root(warehouse_file)

@@ -28,6 +28,11 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_level(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", choices=["province", "prefecture", "county"], default=None,
+                   help="the study's administrative level (default: the finest level loaded)")
+
+
 @contextlib.contextmanager
 def _writing(args: argparse.Namespace) -> Iterator[Path]:
     """A working copy of the warehouse for a writing command, published atomically when the
@@ -96,7 +101,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from warehouse.build_options import build_options
     from warehouse.dbt_runner import dbt_build
 
-    options = build_options(_parse_vars(args.var))  # refused before anything is copied
+    options = build_options(_parse_vars(args.var)).at_level(args.level)  # refused before anything is copied
     with _writing(args) as working:
         dbt_build(working, select=args.select, extra_vars=options)
     return 0
@@ -122,6 +127,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
             vintage=args.vintage,
             replications=args.replications,
             seed=args.seed,
+            level=args.level,
         )
     print(f"run {summary['run_id']} {summary['status']}")
     print(f"warehouse: {summary['warehouse']}")
@@ -149,6 +155,25 @@ def _cmd_moran_plot(args: argparse.Namespace) -> int:
         inputs = load_inputs(con)
     out = Path(args.out or f"moran_{args.variable}_{args.year}_{args.matrix}.png")
     print(moran_scatter_of_panel(inputs, args.variable, args.year, args.matrix, out))
+    return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from flows.maps import load_boundaries, map_of_panel
+    from flows.pipeline import load_inputs
+    from warehouse.runs import data_vintage
+
+    with duckdb.connect(str(warehouse_path(args.warehouse)), read_only=True) as con:
+        inputs, shapes, vintage = load_inputs(con), load_boundaries(con), data_vintage(con).vintage
+    note = "SYNTHETIC SAMPLE: not real data." if vintage and "synthetic" in vintage.lower() else \
+        (f"Data vintage: {vintage}." if vintage else None)
+    out = Path(args.out or f"map_{args.kind}_{args.variable}_{args.year}.png")
+    print(map_of_panel(inputs, shapes, variable=args.variable, year=args.year, kind=args.kind, path=out,
+                       matrix=args.matrix, scheme=args.scheme, k=args.classes, alpha=args.alpha,
+                       adjustment=args.adjust, permutations=args.permutations, seed=args.seed,
+                       data_note=note, dpi=args.dpi))
     return 0
 
 
@@ -203,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="run dbt build on the warehouse")
     p.add_argument("--select", default=None, help="dbt node selection")
     p.add_argument("--var", action="append", help="dbt var KEY=VALUE (repeatable)")
+    _add_level(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_build)
 
@@ -217,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vintage", default=None)
     p.add_argument("--replications", type=int, default=1000)
     p.add_argument("--seed", type=int, default=12345)
+    _add_level(p)
     _add_warehouse(p)
     p.set_defaults(func=_cmd_refresh)
 
@@ -227,6 +254,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="PNG path (default moran_<variable>_<year>_<matrix>.png)")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_moran_plot)
+
+    p = sub.add_parser("map", help="choropleth or LISA cluster map of any variable and year (PNG)")
+    p.add_argument("--variable", required=True, help="an analysis_panel column, e.g. er, dt, isu")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--kind", choices=["choropleth", "lisa"], default="choropleth")
+    p.add_argument("--matrix", default="adjacency", help="LISA: a matrix of marts.spatial_weights")
+    p.add_argument("--scheme", default="fisher_jenks",
+                   choices=["fisher_jenks", "natural_breaks", "quantiles", "equal_interval"],
+                   help="choropleth: mapclassify classification")
+    p.add_argument("--classes", type=int, default=5, help="choropleth: number of classes")
+    p.add_argument("--alpha", type=float, default=0.05, help="LISA: significance level of the pseudo p-values")
+    p.add_argument("--adjust", choices=["none", "bonferroni", "fdr"], default="none",
+                   help="LISA: multiple-testing adjustment (fdr = Benjamini-Hochberg)")
+    p.add_argument("--permutations", type=int, default=999, help="LISA: conditional permutations")
+    p.add_argument("--seed", type=int, default=12345, help="LISA: seed of the permutations")
+    p.add_argument("--dpi", type=int, default=150, help="resolution of the 9 x 7.2 inch PNG")
+    p.add_argument("--out", default=None, help="PNG path (default map_<kind>_<variable>_<year>.png)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_map)
 
     p = sub.add_parser("report", help="write the Markdown/HTML report of a run")
     p.add_argument("--out-dir", default=None,

@@ -10,7 +10,9 @@ The one place where ``estimation`` (a library: frames in, results out) meets the
   returns the rows of the results tables; ``replications`` is both the number of bootstrap
   replications of a mediation and of effect draws of a spatial lag model. A spec that needs a
   variable the panel does not have at its level (e.g. a province-only series marked missing
-  below the province level) is skipped, and the reason recorded in ``results.skipped_specs``;
+  below the province level), or a weights matrix the seed defines for other levels only (the
+  adjacency matrix below the province level), is skipped, and the reason recorded in
+  ``results.skipped_specs``;
 * :func:`estimate_and_publish` (``resilience estimate``) does both on a warehouse and writes
   the run row and every result in one transaction.
 """
@@ -98,11 +100,16 @@ def estimate(inputs: EstimationInputs, *, replications: int = 1000, seed: int = 
     panel = inputs.panel
     validate_panel(panel, inputs.variables, unit=UNIT, time=TIME, source="marts.analysis_panel")
     runnable, skipped = [], []
+    level = ", ".join(sorted(panel["unit_level"].dropna().unique())) if "unit_level" in panel else "this"
     for spec in inputs.specs:
         missing = [c for c in spec.variables if c in panel.columns and panel[c].isna().all()]
-        if missing:
-            level = ", ".join(sorted(panel["unit_level"].dropna().unique())) if "unit_level" in panel else "this"
-            reason = f"needs {', '.join(missing)}, which the panel does not have at the {level} level"
+        # a matrix of the seed weight_matrices defined for other levels only (dbt's test
+        # relationships_specs_weights refuses a name that no level defines)
+        unbuilt = spec.weights is not None and spec.weights not in inputs.weights
+        if missing or unbuilt:
+            reason = (f"needs {', '.join(missing)}, which the panel does not have at the {level} level"
+                      if missing else f"needs weights matrix {spec.weights!r}, which weight_matrices does not "
+                      f"define at the {level} level")
             log.warning("spec %s skipped: %s", spec.spec_id, reason)
             skipped.append({"spec_id": spec.spec_id, "reason": reason})
         else:

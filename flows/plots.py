@@ -16,6 +16,16 @@ from estimation.spatial.panel import panel_block  # noqa: E402
 QUADRANT_COLOURS = {"HH": "#c0392b", "LH": "#e67e22", "LL": "#2471a3", "HL": "#7d3c98"}
 
 
+def save_png(fig, path) -> Path:
+    """Lay out ``fig``, write it as PNG to ``path`` (folders made), close it; the path."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
 def moran_scatter(z, lag, labels, moran_i: float, variable: str, year: int, matrix: str, path) -> Path:
     """Write a Moran scatter plot (PNG): x = z (standardised value), y = Wz; dashed lines at 0
     split the HH/LH/LL/HL quadrants; the fitted line through the origin has slope Moran's I
@@ -40,12 +50,7 @@ def moran_scatter(z, lag, labels, moran_i: float, variable: str, year: int, matr
     ax.set_ylabel(f"spatial lag of {variable.upper()} ({matrix} W)")
     ax.set_title(f"Moran scatter plot: {variable.upper()}, {year}")
     ax.legend(loc="best", framealpha=0.6, fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def moran_scatter_of_panel(inputs, variable: str, year: int, matrix: str, path) -> Path:

@@ -8,6 +8,10 @@ same cells. Figures 1-4 are Moran scatter plots of ER and DT in 2015 and 2020 un
 geographic matrix, drawn from the run's own ``results.moran_quadrants`` and ``results.moran``
 (:func:`flows.plots.moran_scatter`), so a report of an older run shows that run's figures.
 
+Maps (:mod:`flows.maps`): choropleths of ER and DT in the first and last year of the run and
+their LISA cluster maps under the adjacency matrix, all drawn from the run's own
+``results.lisa`` (values, quadrants, significance) over ``marts.unit_boundaries``.
+
 The HTML file is self-contained (inline CSS, figures embedded as base64 PNG); the Markdown
 file links the PNG files next to it.
 """
@@ -25,6 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flows.maps import MapError, choropleth, lisa_map, load_boundaries
 from flows.plots import moran_scatter
 from warehouse.errors import ResilienceError
 from warehouse.paths import reports_root
@@ -33,6 +38,9 @@ from warehouse.paths import reports_root
 # (figure number, variable, year) under the geographic matrix, in the paper's order.
 FIGURES: tuple[tuple[int, str, int], ...] = ((1, "er", 2015), (2, "dt", 2015), (3, "er", 2020), (4, "dt", 2020))
 FIGURE_MATRIX = "geographic"
+
+MAP_VARIABLES = ("er", "dt")   # choropleth and LISA map of each, first and last year of the run
+MAP_MATRIX = "adjacency"
 
 TABLE3_ID = "table3"  # the one table not tied to a run: it describes the current panel
 TABLE3_COLUMNS = {"variable_type": "Type", "variable": "Variable", "n": "N", "mean": "Mean",
@@ -61,12 +69,15 @@ def write_report(warehouse: Path, out_dir: Path | None = None, run_id: str | Non
         specs = con.sql("select * from ref.report_tables order by rowid").df()
         tables = [_render_table(con, spec, run["run_id"]) for spec in specs.itertuples(index=False)]
         scatter = _figure_data(con, run["run_id"])
+        shapes, lisa, maps_note = _map_data(con, run["run_id"])
     out_dir = Path(out_dir) if out_dir is not None else reports_root(warehouse) / str(run["run_id"])
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = _draw_figures(scatter, out_dir / "figures")
-    md_path = _write_atomic(out_dir / "report.md", _markdown(run, tables, figures, out_dir))
-    html_path = _write_atomic(out_dir / "report.html", _html(run, tables, figures))
-    return [md_path, html_path, *(path for _, _, path in figures)]
+    data_note = "SYNTHETIC SAMPLE: not real data." if run["is_synthetic"] else None
+    maps = _draw_maps(shapes, lisa, out_dir / "figures", data_note) if lisa is not None else []
+    md_path = _write_atomic(out_dir / "report.md", _markdown(run, tables, figures, out_dir, maps, maps_note))
+    html_path = _write_atomic(out_dir / "report.html", _html(run, tables, figures, maps, maps_note))
+    return [md_path, html_path, *(path for _, _, path in figures), *(path for _, _, path in maps)]
 
 
 def _resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict:
@@ -149,6 +160,52 @@ def _draw_figures(scatter: dict, fig_dir: Path) -> list[tuple[int, str, Path]]:
     return drawn
 
 
+def _map_data(con: duckdb.DuckDBPyConnection, run_id: str):
+    """(boundaries, the run's results.lisa rows of the map variables under MAP_MATRIX, note):
+    boundaries and rows None, and the note saying why, when the maps cannot be drawn."""
+    has_lisa = con.execute("select count(*) from information_schema.tables where table_schema = 'results' "
+                           "and table_name = 'lisa'").fetchone()[0]
+    if not has_lisa:
+        return None, None, "Maps not drawn: this warehouse has no results.lisa table yet."
+    lisa = con.execute(
+        f"select * from results.lisa where run_id = ? and matrix = ? and variable in "
+        f"({', '.join('?' for _ in MAP_VARIABLES)}) order by variable, year, unit_code",
+        [run_id, MAP_MATRIX, *MAP_VARIABLES]).df()
+    if lisa.empty:
+        return None, None, f"Maps not drawn: run {run_id} has no LISA results under the {MAP_MATRIX} matrix."
+    try:
+        shapes = load_boundaries(con)
+    except MapError as exc:
+        return None, None, f"Maps not drawn: {exc}"
+    return shapes, lisa, (f"Maps of the run's own results.lisa rows: values, and LISA clusters under the "
+                          f"{MAP_MATRIX} matrix.")
+
+
+def _draw_maps(shapes, lisa: pd.DataFrame, fig_dir: Path, data_note: str | None) -> list[tuple[int, str, Path]]:
+    """A choropleth and a LISA cluster map of each map variable in the first and last year."""
+    drawn = []
+    for variable in MAP_VARIABLES:
+        rows = lisa[lisa["variable"] == variable]
+        if rows.empty:
+            continue
+        for year in sorted({int(rows["year"].min()), int(rows["year"].max())}):
+            one = rows[rows["year"] == year]
+            path = fig_dir / f"map_{variable}_{year}.png"
+            choropleth(shapes, one.set_index("unit_code")["value"], variable=variable, year=year, path=path,
+                       data_note=data_note)
+            drawn.append((len(drawn) + 1, f"Map {len(drawn) + 1}. {variable.upper()} in {year} "
+                          "(Fisher-Jenks natural-breaks classes)", path))
+            first = one.iloc[0]
+            path = fig_dir / f"map_lisa_{variable}_{year}.png"
+            lisa_map(shapes, one, variable=variable, year=year, matrix=MAP_MATRIX, alpha=float(first["alpha"]),
+                     adjustment=str(first["adjustment"]), permutations=int(first["permutations"]),
+                     path=path, data_note=data_note)
+            drawn.append((len(drawn) + 1, f"Map {len(drawn) + 1}. LISA cluster map of {variable.upper()} in "
+                          f"{year} ({MAP_MATRIX} matrix; pseudo p <= {float(first['alpha']):g}, adjustment: "
+                          f"{first['adjustment']}; {int(first['permutations'])} permutations)", path))
+    return drawn
+
+
 def _run_facts(run: dict) -> list[tuple[str, str]]:
     def text(value) -> str:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -193,7 +250,7 @@ def md_cell(value: str) -> str:
     return value.translate(MARKDOWN_SPECIALS)
 
 
-def _markdown(run: dict, tables: list[RenderedTable], figures, out_dir: Path) -> str:
+def _markdown(run: dict, tables: list[RenderedTable], figures, out_dir: Path, maps=(), maps_note: str = "") -> str:
 
     lines = [f"# Digital trade and regional economic resilience: run {run['run_id']}", ""]
     if run["is_synthetic"]:
@@ -207,10 +264,11 @@ def _markdown(run: dict, tables: list[RenderedTable], figures, out_dir: Path) ->
         for row in table.frame.itertuples(index=False):
             lines.append("| " + " | ".join(md_cell(v) for v in row) + " |")
         lines += ["", f"_{md_cell(table.note)}_", ""]
-    lines += ["## Figures", ""]
-    for _, caption, path in figures:
-        rel = os.path.relpath(path, out_dir)
-        lines += [f"![{caption}]({Path(rel).as_posix()})", "", f"_{caption}_", ""]
+    for heading, drawn, note in (("Figures", figures, ""), ("Maps", maps, maps_note)):
+        lines += [f"## {heading}", ""] + ([f"_{md_cell(note)}_", ""] if note else [])
+        for _, caption, path in drawn:
+            rel = os.path.relpath(path, out_dir)
+            lines += [f"![{caption}]({Path(rel).as_posix()})", "", f"_{caption}_", ""]
     return "\n".join(lines)
 
 
@@ -230,7 +288,7 @@ figure { margin: 1.5em 0; } figure img { max-width: 640px; }
 """
 
 
-def _html(run: dict, tables: list[RenderedTable], figures) -> str:
+def _html(run: dict, tables: list[RenderedTable], figures, maps=(), maps_note: str = "") -> str:
     esc = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>Run {esc(str(run['run_id']))}</title>", f"<style>{CSS}</style></head><body>",
@@ -245,11 +303,12 @@ def _html(run: dict, tables: list[RenderedTable], figures) -> str:
                        for row in table.frame.itertuples(index=False))
         parts.append(f"<h2>{esc(table.title)}</h2><table><thead><tr>{head}</tr></thead>"
                      f"<tbody>{body}</tbody></table><p class=\"note\">{esc(table.note)}</p>")
-    parts.append("<h2>Figures</h2>")
-    for _, caption, path in figures:
-        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        parts.append(f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
-                     f"<figcaption>{esc(caption)}</figcaption></figure>")
+    for heading, drawn, note in (("Figures", figures, ""), ("Maps", maps, maps_note)):
+        parts.append(f"<h2>{heading}</h2>" + (f'<p class="note">{esc(note)}</p>' if note else ""))
+        for _, caption, path in drawn:
+            data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+            parts.append(f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
+                         f"<figcaption>{esc(caption)}</figcaption></figure>")
     parts.append("</body></html>")
     return "\n".join(parts)
 

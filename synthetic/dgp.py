@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from estimation.spatial.weights import inverse_distance, row_standardise
+from warehouse.reference import LEVELS
 from warehouse.seeds import seed_rows
 
 DEFAULT_SEED = 20240601
@@ -92,7 +93,6 @@ INF_REACH = 1.0    # reach = volume x (1 + INF_REACH x relative transport infras
 CU_ON_V = 0.02     # development share of consumption per unit of volume (does not enter r)
 R_TREND = 0.08     # common resilience trend per year
 R_ON_WV = 0.5      # resilience per unit of the neighbours' digital-trade volume (spillover)
-LEVELS = ("province", "prefecture", "county")
 BASE_SPAN = 8  # years from the base sample's first to last year (2013-2021)
 # cpca's placeholder entries (the districts of a city taken together, and so on): not units
 _PLACEHOLDER_NAMES = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}

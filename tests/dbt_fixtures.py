@@ -16,7 +16,6 @@ from warehouse.schema import ensure_raw_schema
 from warehouse.seeds import seed_rows
 
 
-
 def synthetic_observations(years=range(2013, 2022), seed: int = 7) -> pd.DataFrame:
     """Long frame (indicator_code, unit_code, year, value) of every dictionary series,
     every cell present, in the dictionary's canonical units."""
@@ -51,6 +50,7 @@ def write_raw(warehouse: Path, frame: pd.DataFrame | None = None, drop_cells=())
     frame["loaded_at"] = pd.Timestamp("2026-01-01")
     with duckdb.connect(str(warehouse)) as con:
         ensure_raw_schema(con)  # the loader's tables
+        con.execute("delete from raw.observations")
         con.register("_f", frame)
         con.execute("insert into raw.observations by name select indicator_code, unit_code, year, value, unit, "
                     "reported_value, reported_unit, source_file, source_line, vintage, loaded_at from _f")

@@ -9,10 +9,11 @@ Three runs are registered in ``results.runs``:
   shows the marts ignore a failed run even if rows of it were left behind.
 
 Every spec of the seed ``specs`` gets the rows its estimator writes (coefficients, model
-statistics, mediation, Moran, spatial effects), with terms named as the estimators name them.
-The numbers are made up; the few that tests check cell by cell are the constants below.
-``marts.analysis_panel`` and ``marts.rpt_descriptive_stats`` are small stand-ins (unit names
-for the figures, Table 3).
+statistics, mediation, Moran, LISA, spatial effects), with terms named as the estimators name
+them. The numbers are made up; the few that tests check cell by cell are the constants below.
+``marts.analysis_panel``, ``marts.rpt_descriptive_stats`` and ``marts.unit_boundaries`` are
+small stand-ins (unit names for the figures, Table 3, the real province boundaries for the
+maps).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import pandas as pd
 from estimation.design import lag_name
 from estimation.specs import Spec
 from flows.pipeline import seed_specs
+from warehouse.boundaries import read_boundaries
 from warehouse.dbt_runner import dbt_build
 from warehouse.paths import DBT_PROJECT_DIR
 from warehouse.results_store import ensure_schema, write_results
@@ -67,6 +69,7 @@ def fake_frames(run_index: int) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(100 + run_index)
     dt_cell = NEW_DT if run_index == 1 else OLD_DT
     coef_rows, stat_rows, effect_rows, mediation_rows, moran_rows, quadrant_rows = [], [], [], [], [], []
+    lisa_rows = []
 
     def coefficient(spec_id, term, nobs, spatial):
         if spec_id == "baseline_pooled" and term == "dt":
@@ -121,12 +124,24 @@ def fake_frames(run_index: int) -> dict[str, pd.DataFrame]:
                                        year=year, unit_code=u, z=zi, spatial_lag=li,
                                        quadrant=("H" if zi > 0 else "L") + ("H" if li > 0 else "L"))
                                   for u, zi, li in zip(UNITS, z, lag)]
+        if spec.estimator == "lisa":
+            for year in MORAN_YEARS:
+                value = rng.uniform(0.1, 0.7, len(UNITS))
+                z = (value - value.mean()) / value.std()
+                lag = 0.4 * z + rng.normal(0, 0.5, len(UNITS))
+                p = rng.uniform(0.001, 0.5, len(UNITS))
+                lisa_rows += [dict(spec_id=spec.spec_id, matrix=spec.weights, variable=spec.dependent, year=year,
+                                   unit_code=u, value=v, z=zi, spatial_lag=li, ii=29 / 30 * zi * li,
+                                   ii_z=2.0, p=pi, quadrant=("H" if zi > 0 else "L") + ("H" if li > 0 else "L"),
+                                   significant=pi <= 0.05, alpha=0.05, adjustment="none", permutations=999)
+                              for u, v, zi, li, pi in zip(UNITS, value, z, lag, p)]
         for stat, value in FIXED_STATS.get(spec.spec_id, {}).items():
             stat_rows.append(dict(spec_id=spec.spec_id, stat=stat, value=value))
     return {
         "coefficients": pd.DataFrame(coef_rows), "model_stats": pd.DataFrame(stat_rows),
         "mediation": pd.DataFrame(mediation_rows), "moran": pd.DataFrame(moran_rows),
         "moran_quadrants": pd.DataFrame(quadrant_rows), "spatial_effects": pd.DataFrame(effect_rows),
+        "lisa": pd.DataFrame(lisa_rows),
         "spatial_profile": pd.DataFrame({"spec_id": ["sdm_geographic"], "rho": [0.234],
                                          "log_likelihood": [812.5]}),
     }
@@ -158,7 +173,8 @@ def write_fake_results(con: duckdb.DuckDBPyConnection, vintage: str | None = Non
 
 
 def write_fake_panel(con: duckdb.DuckDBPyConnection) -> None:
-    """Stand-ins for marts.analysis_panel (unit names) and marts.rpt_descriptive_stats."""
+    """Stand-ins for marts.analysis_panel (unit names), marts.rpt_descriptive_stats and
+    marts.unit_boundaries (the packaged province boundaries of the units)."""
     panel = pd.DataFrame([dict(unit_code=c, unit_name=f"P{c}", year=y) for c in UNITS for y in MORAN_YEARS])
     # Same columns as dbt_project/models/marts/rpt_descriptive_stats.sql.
     descriptive = pd.DataFrame({
@@ -167,8 +183,13 @@ def write_fake_panel(con: duckdb.DuckDBPyConnection) -> None:
         "mean": [0.262, 0.129], "sd": [0.123, 0.133], "min": [0.113, 0.006],
         "max": [0.687, 0.838],
     })
+    shapes = read_boundaries("province", UNITS)
+    boundaries = pd.DataFrame({"unit_code": UNITS, "unit_name": [f"P{c}" for c in UNITS],
+                               "unit_level": "province", "province_code": UNITS,
+                               "geometry": [g.wkb for g in shapes.geometry]})
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    for name, frame in [("analysis_panel", panel), ("rpt_descriptive_stats", descriptive)]:
+    for name, frame in [("analysis_panel", panel), ("rpt_descriptive_stats", descriptive),
+                        ("unit_boundaries", boundaries)]:
         con.register("_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _frame")
         con.unregister("_frame")

@@ -47,7 +47,8 @@ def test_sample_builds_into_the_contracted_panel():
     assert er["mean"] == pytest.approx(panel.er.mean(), abs=1e-12)
     assert er["sd"] == pytest.approx(panel.er.std(ddof=1), abs=1e-12)
     assert (panel.unit_code == panel.province_code).all() and (panel.unit_level == "province").all()
-    assert len(weights) == 2 * 30 * 29                   # non-zero weights only
+    assert (weights.matrix != "adjacency").sum() == 2 * 30 * 29   # non-zero weights only
+    assert (weights.matrix == "adjacency").sum() == 2 * 65   # 64 land borders + Hainan-Guangdong
     sums = weights.groupby(["matrix", "unit_code_i"]).weight.sum()
     np.testing.assert_allclose(sums, 1.0, atol=1e-12)
     assert not (weights.unit_code_i == weights.unit_code_j).any() and (weights.weight > 0).all()

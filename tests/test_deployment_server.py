@@ -159,11 +159,11 @@ def _trigger_and_wait(api: str, env: dict, params: dict, serve, log):
 
 
 def expected_spec_ids() -> set[str]:
-    """Every seed spec that writes coefficients or model statistics (mediations and Moran's I
-    write their own tables)."""
+    """Every seed spec that writes coefficients or model statistics (mediations, Moran's I and
+    LISA write their own tables)."""
     from flows.pipeline import seed_specs
 
-    return {s.spec_id for s in seed_specs() if s.estimator not in ("mediation", "moran")}
+    return {s.spec_id for s in seed_specs() if s.estimator not in ("mediation", "moran", "lisa")}
 
 
 def test_served_deployment_run_through_the_cli_publishes_a_run_with_every_spec(prefect_env, tmp_path):

@@ -12,11 +12,12 @@ import pytest
 
 from estimation.errors import PanelError, SpatialInputError
 from estimation.specs import SPATIAL_ESTIMATORS
-from estimation.spatial.weights import economic_distance, row_standardise
+from estimation.spatial.weights import contiguity, economic_distance, row_standardise
 from flows import pipeline
 from marts_factory import write_marts
 from synthetic.panels import simulate_panel
 from synthetic.spatial import REGRESSORS, province_weights, simulated_inputs, weights_long
+from warehouse.boundaries import read_boundaries
 from warehouse.results_store import RESULT_TABLES, write_results
 from warehouse.seeds import seed_frame
 
@@ -24,11 +25,20 @@ SPECS = pipeline.seed_specs()
 SPEC_IDS = {s.spec_id for s in SPECS}
 
 
+def adjacency_long(codes) -> pd.DataFrame:
+    """The provinces' queen contiguity W (Hainan linked to Guangdong) as marts.spatial_weights rows."""
+    shapes = read_boundaries("province", codes)
+    return weights_long(row_standardise(contiguity(shapes.geometry, "queen", "nearest")), np.asarray(codes),
+                        "adjacency")
+
+
 def inputs_for(panel: pd.DataFrame, specs=SPECS, seed: int = 0) -> pipeline.EstimationInputs:
-    """Estimation inputs on ``panel`` with the provinces' geographic W and a random economic W."""
+    """Estimation inputs on ``panel`` with the provinces' geographic and adjacency W and a
+    random economic W."""
     codes, w_geo = province_weights()
     w_eco = row_standardise(economic_distance(np.random.default_rng(seed).lognormal(11, 0.4, len(codes))))
-    long = pd.concat([weights_long(w_geo, codes, "geographic"), weights_long(w_eco, codes, "economic")])
+    long = pd.concat([weights_long(w_geo, codes, "geographic"), weights_long(w_eco, codes, "economic"),
+                      adjacency_long(codes)])
     variables = seed_frame("analysis_variables")["variable"].tolist()
     return pipeline.EstimationInputs(panel, pipeline.weights_by_name(long, codes), list(specs), variables)
 
@@ -40,7 +50,7 @@ def frames():
 
 def test_every_spec_with_finite_estimates_written_to_the_store(frames, tmp_path):
     coef, stats = frames["coefficients"], frames["model_stats"]
-    no_coefficients = {s.spec_id for s in SPECS if s.estimator in ("hausman", "mediation", "lm_tests", "moran")}
+    no_coefficients = {s.spec_id for s in SPECS if s.estimator in ("hausman", "mediation", "lm_tests", "moran", "lisa")}
     assert set(coef["spec_id"]) == SPEC_IDS - no_coefficients
     assert set(frames["mediation"]["spec_id"]) == {"mediation_isu", "mediation_rm", "mediation_cu"}
     assert {s for s in SPEC_IDS if s.startswith("moran")} == set(frames["moran"]["spec_id"])
@@ -51,8 +61,8 @@ def test_every_spec_with_finite_estimates_written_to_the_store(frames, tmp_path)
     assert hausman["df"] == 6 and 0 <= hausman["p_value"] <= 1
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         written = write_results(con, "run-1", frames)
-    assert set(written) == set(RESULT_TABLES) and written["moran"] == 4 * 9
-    assert written["moran_quadrants"] == 4 * 9 * 30
+    assert set(written) == set(RESULT_TABLES) and written["moran"] == 6 * 9
+    assert written["moran_quadrants"] == 6 * 9 * 30 and written["lisa"] == 2 * 9 * 30
 
 
 def test_terms_samples_and_stats(frames):
@@ -112,6 +122,7 @@ SPATIAL = [s for s in SPECS if s.estimator in SPATIAL_ESTIMATORS]
 @pytest.fixture(scope="module")
 def spatial():
     panel, long = simulated_inputs(seed=11)
+    long = pd.concat([long, adjacency_long(np.sort(panel["unit_code"].unique()))])
     weights = pipeline.weights_by_name(long, panel["unit_code"].unique())
     inputs = pipeline.EstimationInputs(panel, weights, SPATIAL, ["er", *REGRESSORS])
     return inputs, pipeline.estimate(inputs, replications=300, seed=7)
@@ -120,7 +131,7 @@ def spatial():
 def test_spatial_specs_terms_and_stats(spatial):
     _, results = spatial
     coefficients = results["coefficients"]
-    fits = {f"{m}_{w}" for w in ("geographic", "economic") for m in ("sdm", "sar", "sem")}
+    fits = {f"{m}_{w}" for w in ("geographic", "economic", "adjacency") for m in ("sdm", "sar", "sem")}
     fits |= {f"sdm_{w}_demeaned" for w in ("geographic", "economic")}
     assert set(coefficients.spec_id) == fits
     sdm = coefficients[coefficients.spec_id == "sdm_geographic"]
@@ -157,7 +168,8 @@ def test_spatial_specs_terms_and_stats(spatial):
 def test_spatial_effects_and_profile(spatial):
     _, results = spatial
     effects = results["spatial_effects"]
-    assert set(effects.spec_id) == {f"{m}_{w}" for w in ("geographic", "economic") for m in ("sdm", "sar")} | {
+    assert set(effects.spec_id) == {f"{m}_{w}" for w in ("geographic", "economic", "adjacency")
+                                    for m in ("sdm", "sar")} | {
         "sdm_geographic_demeaned", "sdm_economic_demeaned"}
     sdm = effects[effects.spec_id == "sdm_geographic"].set_index(["term", "effect"])
     assert len(sdm) == len(REGRESSORS) * 3 and (sdm.draws == 300).all()
@@ -209,7 +221,7 @@ def test_estimate_and_publish_writes_one_run(tmp_path):
         ids = {r for (r,) in con.execute("select distinct spec_id from results.model_stats").fetchall()}
         assert ids == set(specs.loc[keep & (specs["estimator"].isin(["ols", "hausman"])), "spec_id"])
         assert con.execute("select count(*) from results.mediation").fetchone()[0] == 6
-        assert con.execute("select count(distinct spec_id) from results.moran").fetchone()[0] == 4
+        assert con.execute("select count(distinct spec_id) from results.moran").fetchone()[0] == 6
 
 
 def test_failed_run_leaves_no_rows(tmp_path, monkeypatch):
@@ -237,3 +249,15 @@ def test_load_inputs_names_missing_mart(tmp_path):
     with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
         with pytest.raises(pipeline.MissingInputError, match="marts.analysis_panel"):
             pipeline.load_inputs(con)
+
+
+def test_a_spec_whose_matrix_the_level_lacks_is_skipped_and_recorded():
+    codes, w_geo = province_weights()
+    specs = [s for s in SPECS if s.spec_id in ("moran_geographic_er", "moran_adjacency_er")]
+    inputs = pipeline.EstimationInputs(simulate_panel(seed=4), pipeline.weights_by_name(
+        weights_long(w_geo, codes, "geographic"), codes), specs, seed_frame("analysis_variables")["variable"].tolist())
+    frames = pipeline.estimate(inputs, replications=10, seed=1)
+    assert set(frames["moran"]["spec_id"]) == {"moran_geographic_er"}
+    [row] = frames["skipped_specs"].to_dict("records")
+    assert row["spec_id"] == "moran_adjacency_er"
+    assert "needs weights matrix 'adjacency', which weight_matrices does not define at the" in row["reason"]

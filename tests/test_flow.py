@@ -406,6 +406,40 @@ def test_real_second_refresh_over_2013_2022_and_run_comparison(real_refreshes):
     assert expected_spec_ids() <= specs
 
 
+def test_real_refresh_fills_results_lisa_with_esdas_local_statistics(real_refreshes):
+    """results.lisa of the latest run equals esda.Moran_Local run here on the published panel and
+    adjacency matrix (a libpysal W built from the mart's rows), with the run's seeds."""
+    import esda
+    import libpysal
+    import numpy as np
+
+    from estimation.spatial.lisa import esda_seed
+
+    wh, second = real_refreshes["wh"], real_refreshes["second"]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        lisa = con.execute("select * from results.lisa where run_id = ? order by variable, year, unit_code",
+                           [second["run_id"]]).df()
+        panel = con.execute("select unit_code, year, er, dt from marts.analysis_panel").df()
+        pairs = con.execute("select unit_code_i, unit_code_j, weight from marts.spatial_weights "
+                            "where matrix = 'adjacency' order by unit_code_i, unit_code_j").df()
+    codes = sorted(panel.unit_code.unique())
+    assert set(lisa.spec_id) == {"lisa_adjacency_er", "lisa_adjacency_dt"}
+    assert len(lisa) == 2 * 10 * 30 and set(lisa.matrix) == {"adjacency"}
+    neighbours = {c: pairs.loc[pairs.unit_code_i == c, "unit_code_j"].tolist() for c in codes}
+    weights = {c: pairs.loc[pairs.unit_code_i == c, "weight"].tolist() for c in codes}
+    w = libpysal.weights.W(neighbours, weights, id_order=codes)
+    for (variable, year), rows in lisa.groupby(["variable", "year"]):
+        y = panel[panel.year == year].set_index("unit_code").loc[codes, variable].to_numpy()
+        reference = esda.Moran_Local(y, w, transformation="r", permutations=999, seed=esda_seed(7, year))
+        np.testing.assert_allclose(rows["value"], y, rtol=0, atol=0)
+        np.testing.assert_allclose(rows["ii"], reference.Is, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(rows["p"], reference.p_sim, rtol=0, atol=0)
+        np.testing.assert_allclose(rows["ii_z"], reference.z_sim, rtol=1e-9)
+        pysal_quadrants = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+        assert rows["quadrant"].tolist() == [pysal_quadrants[q] for q in reference.q]
+        assert rows["significant"].tolist() == (reference.p_sim <= 0.05).tolist()
+
+
 def SAMPLE_BASE_FILES():
     from warehouse.paths import SAMPLE_BASE_DIR
 

@@ -35,16 +35,42 @@ def latest_report(warehouse, tmp_path_factory):
     return out, paths
 
 
+MAP_NAMES = ["map_dt_2013.png", "map_dt_2022.png", "map_er_2013.png", "map_er_2022.png",
+             "map_lisa_dt_2013.png", "map_lisa_dt_2022.png", "map_lisa_er_2013.png", "map_lisa_er_2022.png"]
+
+
 def test_report_files_and_figures_exist(latest_report):
     out, paths = latest_report
     assert paths[0] == out / "report.md" and paths[1] == out / "report.html"
     figures = paths[2:]
-    assert len(figures) == len(FIGURES) == 4
+    assert len(figures) == len(FIGURES) + 8 == 12
     for path in figures:
         assert path.exists() and path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 5000
     names = sorted(p.name for p in figures)
     assert names == ["figure1_moran_er_2015.png", "figure2_moran_dt_2015.png",
-                     "figure3_moran_er_2020.png", "figure4_moran_dt_2020.png"]
+                     "figure3_moran_er_2020.png", "figure4_moran_dt_2020.png", *MAP_NAMES]
+
+
+def test_maps_are_choropleths_and_lisa_maps_of_the_first_and_last_year(latest_report):
+    out, _ = latest_report
+    md = (out / "report.md").read_text(encoding="utf-8")
+    maps = re.findall(r"_(Map \d+\. [^_]+)_", md)
+    assert len(maps) == 8
+    # the fake run's LISA rows span 2013-2022: first and last year, ER and DT, both kinds
+    assert "Map 1. ER in 2013 (Fisher-Jenks natural-breaks classes)" in maps
+    assert any(m.startswith("Map 8. LISA cluster map of DT in 2022 (adjacency matrix; pseudo p <= 0.05, "
+                            "adjustment: none; 999 permutations)") for m in maps)
+
+
+def test_a_run_without_lisa_rows_says_why_it_has_no_maps(warehouse, tmp_path):
+    copy = tmp_path / "nolisa.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("delete from results.lisa where run_id = ?", [NEW_RUN])
+    paths = write_report(copy, tmp_path / "out")
+    assert len(paths) == 2 + len(FIGURES)  # the report, and the Moran figures only
+    md = paths[0].read_text(encoding="utf-8")
+    assert f"Maps not drawn: run {NEW_RUN} has no LISA results under the adjacency matrix." in md
 
 
 def test_markdown_has_every_table_run_vintage_and_synthetic_note(latest_report):
@@ -66,7 +92,7 @@ def test_markdown_has_every_table_run_vintage_and_synthetic_note(latest_report):
     assert "the exact effect at the maximum-likelihood estimates" in md
     # Figures linked relative to the report, and the files are there.
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert len(links) == 4
+    assert len(links) == 12
     for link in links:
         assert not link.startswith(("/", "http")) and (out / link).exists()
 
@@ -80,7 +106,7 @@ def test_html_is_self_contained_with_tables_and_embedded_figures(latest_report):
     assert '<div class="synthetic">' in page
     assert "<td>DT</td><td>0.498***</td>" in page
     assert "<td>(0.025)</td>" in page
-    assert page.count('src="data:image/png;base64,') == 4
+    assert page.count('src="data:image/png;base64,') == 12
     assert "http://" not in page and "https://" not in page and "<link" not in page
     assert "<script" not in page
 

@@ -216,9 +216,26 @@ def test_run_comparison_computes_the_change_against_the_previous_successful_run(
     assert effects == 3
     lag_models = con.execute("select count(*) from ref.specs where estimator in ('sdm', 'sar')").fetchone()[0]
     assert con.execute("select count(*) from marts.rpt_run_comparison where term = 'rho' and run_id = ?",
-                       [NEW_RUN]).fetchone()[0] == lag_models == 6
+                       [NEW_RUN]).fetchone()[0] == lag_models == 8  # sdm and sar under 3 matrices, 2 demeaned
 
 
 def test_table3_reads_the_descriptive_stats_mart(con):
     rows = con.execute("select variable, n, mean from marts.rpt_table3_descriptive order by row_order").fetchall()
     assert rows == [("ER", 300, 0.262), ("DT", 300, 0.129)]
+
+
+def test_adjacency_matrix_is_a_further_column_set_of_tables_9_and_10(con):
+    headers = con.execute("select table_id, header from marts.dim_report_columns where table_id in "
+                          "('table9', 'table10') order by table_id, column_order").fetchall()
+    assert [h for t, h in headers if t == "table9"][-2:] == ["Adjacency: DT", "Adjacency: ER"]
+    assert [h for t, h in headers if t == "table10"][-3:] == [
+        "(7) Adjacency: direct", "(8) Adjacency: indirect", "(9) Adjacency: total"]
+    # the cells come from the adjacency specs' own rows
+    moran = con.execute("select moran_i, p_rand_greater from results.moran where run_id = ? and "
+                        "spec_id = 'moran_adjacency_dt' and year = 2018", [NEW_RUN]).fetchone()
+    assert cell(con, "rpt_table9_moran", "is_latest", "2018", "estimate", "adjacency_dt") == \
+        f"{moran[0]:.3f}{paper_stars(moran[1])}"
+    raw = con.execute("select estimate, p_value from results.spatial_effects where run_id = ? and "
+                      "spec_id = 'sdm_adjacency' and term = 'dt' and effect = 'total'", [NEW_RUN]).fetchone()
+    assert cell(con, "rpt_table10_spatial_effects", "is_latest", "dt", "estimate", "adjacency_total") == \
+        f"{raw[0]:.3f}{paper_stars(raw[1])}"

@@ -56,6 +56,15 @@ class BuildOptions(BaseModel):
                 raise ValueError("entropy_base_years needs entropy_mode pooled")
         return self
 
+    def at_level(self, level: str | None) -> "BuildOptions":
+        """These options with ``unit_level = level`` (the CLI's ``--level`` and the flow's
+        ``level``: one setting, two spellings, refused if they differ)."""
+        if level is None or self.unit_level == level:
+            return self
+        if self.unit_level is not None:
+            raise ResilienceError(f"--level {level} and unit_level={self.unit_level} disagree")
+        return build_options({**self.model_dump(exclude_none=True), "unit_level": level})
+
     def dbt_vars(self) -> dict[str, Any]:
         """The options that were set, as dbt ``--vars`` (JSON-safe)."""
         out = self.model_dump(exclude_none=True)

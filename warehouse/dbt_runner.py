@@ -31,6 +31,7 @@ import duckdb
 from warehouse.build_options import build_options
 from warehouse.errors import ResilienceError
 from warehouse.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
+from warehouse.reference import LEVELS, UNIT_REFERENCE_FILE
 from warehouse.results_store import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,29 @@ def _describe_failures(work: Path, warehouse: Path, output: list[str]) -> list[s
     return failures
 
 
+def study_level(con: duckdb.DuckDBPyConnection, requested: str | None = None) -> str:
+    """The study's administrative level: ``requested`` if given (it must have loaded units),
+    else the finest level that has observations in ``raw`` (a unit code absent from
+    ``raw.units`` is a province's); ``province`` for a warehouse without observations."""
+    tables = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
+    units = {}
+    if "units" in tables:
+        units = dict(con.execute("select level, count(*) from raw.units group by level").fetchall())
+    if requested is not None:
+        if requested != "province" and not units.get(requested):
+            raise ResilienceError(
+                f"no {requested}-level units are loaded: the landing folder needs a {UNIT_REFERENCE_FILE} "
+                f"with {requested} rows (loaded: {', '.join(f'{n} {lv}' for lv, n in units.items()) or 'none'})")
+        return requested
+    if "observations" not in tables:
+        return "province"
+    join = "left join raw.units u using (unit_code)" if "units" in tables else ""
+    level = "coalesce(u.level, 'province')" if "units" in tables else "'province'"
+    found = {r[0] for r in con.execute(f"select distinct {level} from raw.observations o {join}").fetchall()}
+    return max(found, key=LEVELS.index, default="province")
+
+
 def dbt_build(warehouse: Path, select: str | None = None, extra_vars: dict | None = None,
               project_dir: Path = DBT_PROJECT_DIR) -> None:
     """Run ``dbt build`` (seeds, models, tests) on ``warehouse``.
@@ -130,14 +154,17 @@ def dbt_build(warehouse: Path, select: str | None = None, extra_vars: dict | Non
     is selected, dbt's "cautious" indirect selection); ``extra_vars`` are dbt vars (e.g.
     ``{"entropy_mode": "per_year"}``), validated by :func:`warehouse.build_options.build_options`
     before dbt sees them. The ``results`` schema is created first so that the results marts'
-    sources exist before any estimation. Raises :class:`DbtBuildError` naming each failed or
-    errored node.
+    sources exist before any estimation. The study level (var ``unit_level``) is the one asked
+    for or else inferred from the loaded data (:func:`study_level`). Raises
+    :class:`DbtBuildError` naming each failed or errored node.
     """
     options = build_options(extra_vars).dbt_vars()
     warehouse = Path(warehouse).resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
         ensure_schema(con)
+        options["unit_level"] = study_level(con, options.get("unit_level"))
+    log.info("dbt build at the %s level", options["unit_level"])
     command = ["build"] + (["--select", select, "--indirect-selection", "cautious"] if select else [])
     with workspace(warehouse) as work:
         code, output = run_dbt(command, warehouse, work, extra_vars=options, project_dir=project_dir)

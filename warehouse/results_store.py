@@ -39,6 +39,12 @@ RESULT_TABLES: dict[str, dict[str, str]] = {
         "unit_code": "INTEGER",
         "z": "DOUBLE", "spatial_lag": "DOUBLE", "quadrant": "VARCHAR",
     },
+    "lisa": {
+        "spec_id": "VARCHAR", "matrix": "VARCHAR", "variable": "VARCHAR", "year": "INTEGER",
+        "unit_code": "INTEGER", "value": "DOUBLE", "z": "DOUBLE", "spatial_lag": "DOUBLE",
+        "ii": "DOUBLE", "ii_z": "DOUBLE", "p": "DOUBLE", "quadrant": "VARCHAR",
+        "significant": "BOOLEAN", "alpha": "DOUBLE", "adjustment": "VARCHAR", "permutations": "INTEGER",
+    },
     # estimate: the exact effect at the ML estimates; std_error: sd of the simulated effects;
     # p_value: normal, estimate/std_error; sim_*: mean, median, 2.5%/97.5% quantiles of the draws.
     "spatial_effects": {

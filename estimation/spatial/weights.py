@@ -10,7 +10,10 @@ row-standardisation as a dense array; :func:`row_standardise` divides every row 
 * :func:`k_nearest`: w_ij = 1 for the k nearest units j of i (asymmetric);
 * :func:`economic_distance_nearest`: w_ij = 1/|x_i - x_j| among the k nearest units j of i
   (economic distance kept sparse for many units);
-* :func:`distance_band`: w_ij = 1 (or 1/d_ij^power) for d_ij <= threshold.
+* :func:`distance_band`: w_ij = 1 (or 1/d_ij^power) for d_ij <= threshold;
+* :func:`contiguity` (module :mod:`.contiguity`): w_ij = 1 if the boundaries of i and j touch
+  (queen: a shared point; rook: a shared segment), with an explicit rule for islands
+  (``islands="nearest"``: Hainan is linked to Guangdong).
 
 **Using**: :class:`SpatialWeights` holds a row-standardised N x N matrix (units in the order of
 ``codes``). Up to ``EXACT_MAX_N`` units (or for a dense W) it holds the matrix dense with its
@@ -90,6 +93,14 @@ def distance_band(lat, lon, threshold_km: float, power: float = 0.0) -> np.ndarr
     with np.errstate(divide="ignore"):
         w = np.where(inside, 1.0 / np.where(inside, d, 1.0) ** power, 0.0)
     return w
+
+
+def contiguity(geometries, rule: str = "queen", islands: str | None = None, codes=None) -> np.ndarray:
+    """w_ij = 1 if the boundaries of units i and j touch (``rule`` queen or rook), with the
+    island rule ``islands`` (None or "nearest"): :func:`estimation.spatial.contiguity.contiguity`."""
+    from estimation.spatial.contiguity import contiguity as build  # geopandas: imported on use only
+
+    return build(geometries, rule=rule, islands=islands, codes=codes)
 
 
 def row_standardise(c: np.ndarray, name: str = "W", codes=None) -> np.ndarray:

@@ -7,7 +7,7 @@ with dims as (
     group by all
 )
 select
-    d.unit_code, u.province_code, u.unit_name as province, d.year, d.index, d.dimension,
+    d.unit_code, u.unit_name, u.unit_level, u.province_code, u.province, d.year, d.index, d.dimension,
     d.dimension_score, t.total as index_total
 from dims as d
 join {{ ref('int_units') }} as u using (unit_code)
