@@ -209,3 +209,15 @@ def test_a_warehouse_keyed_by_province_code_is_migrated_on_the_next_load(tmp_pat
                             "AND constraint_type = 'PRIMARY KEY'") == [(0,)]
     assert _rows(warehouse, "SELECT count(*), count(DISTINCT (indicator_code, unit_code, year)) "
                             "FROM raw.observations") == [(3 * 5, 3 * 5)]
+
+
+def test_county_panel_with_both_a_code_and_a_name_column(tmp_path):
+    landing = _landing(tmp_path, "county")
+    head = ["Prvcnm", "Cntcd", "Cntnm", "Sgnyea", "gdp"]
+    labels = ["省份", "县代码", "县", "年份", "地区生产总值(亿元)"]
+    write_csv(landing / "counties.csv", [head, labels, ["北京市", "110105", "朝阳区", 2021, "7000"]], "utf-8-sig")
+    warehouse = tmp_path / "wh.duckdb"
+    assert load_landing(landing, warehouse).units == [110105]
+    write_csv(landing / "counties_bad.csv", [head, labels, ["北京市", "110105", "海淀区", 2020, "7000"]], "utf-8-sig")
+    _refused(warehouse, landing, r"counties_bad.csv, line 3: unit code 110105 is 朝阳区 in (raw.units|units_reference.csv), but the "
+                                 r"row names it '海淀区'")

@@ -101,11 +101,11 @@ class UnitRegistry:
         self.units = {u.code: u for u in units}
         self._by_name: dict[tuple[str, str], set[int]] = {}
         for u in units:
-            for alias in self._keys(u):
+            for alias in self.keys_of(u):
                 self._by_name.setdefault((u.level, alias), set()).add(u.code)
 
     @staticmethod
-    def _keys(u: Unit) -> set[str]:
+    def keys_of(u: Unit) -> set[str]:
         keys = {name_key(u.name), *(name_key(a) for a in u.aliases if a.strip())}
         if u.level == "prefecture" and u.name.endswith("市") and len(u.name) > 2:
             keys.add(name_key(u.name[:-1]))
@@ -121,10 +121,6 @@ class UnitRegistry:
     def merged(self, other: "UnitRegistry") -> "UnitRegistry":
         """This registry with ``other``'s units added or replacing ones of the same code."""
         return UnitRegistry(list({**self.units, **other.units}.values()), other.source)
-
-    def has_name(self, unit: Unit, name: str) -> bool:
-        """Whether ``name`` is a name or alias of ``unit`` (normalised as every lookup)."""
-        return name_key(name) in self._keys(unit)
 
     def knows(self, name: str, level: str) -> bool:
         return (level, name_key(name)) in self._by_name
