@@ -9,9 +9,13 @@ Files (``units='province'``): one NBS export per yearbook series (GBK CSV with C
 UTF-8-with-BOM CSVs, two .xlsx), the CNRDS panel ``cnrds_panel.csv`` and
 ``cnrds_marketization.xlsx``, and ``vintage.txt``. The optional next vintage repeats the NBS
 files for years ``first_year+1 .. last_year+1`` with a few last-year values revised
-(``REVISIONS``) and CNRDS rows for ``last_year+1``. Other units (290 prefectures, 2,800
-counties, made-up codes, names and coordinates) are written as one CNRDS panel with a
-``units_reference.csv`` beside it; the loader only knows the 31 provinces.
+(``REVISIONS``) and CNRDS rows for ``last_year+1``.
+
+Files (``units='prefecture'`` or ``'county'``: the real units of cpca's registry, with
+made-up data): the CNRDS city or county panel ``cnrds_{level}_panel.csv`` (every series the
+units have of their own), ``cnrds_province_panel.csv`` and ``nbs_fixed_telephones_1984.csv``
+(the province-only series, which the warehouse maps down to the units: indicators.lower_levels),
+``units_reference.csv`` (the unit registry, docs/CONTRACTS.md) and ``vintage.txt``.
 """
 from __future__ import annotations
 

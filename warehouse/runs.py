@@ -32,6 +32,7 @@ import duckdb
 
 from warehouse.results_store import RUNS_COLUMNS, ensure_schema
 from warehouse.paths import REPO_ROOT
+from warehouse.schema import table_columns
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 ABANDONED_MESSAGE = (
@@ -86,12 +87,14 @@ def data_vintage(con: duckdb.DuckDBPyConnection) -> DataVintage:
     }
     if "load_log" not in tables:
         return DataVintage(None, None, [])
+    # an unloaded batch (resilience unload) no longer backs any value
+    loaded = "unloaded_at is null" if "unloaded_at" in table_columns(con, "load_log") else "true"
     latest = con.execute(
-        "select vintage from raw.load_log order by loaded_at desc, batch_id desc limit 1"
+        f"select vintage from raw.load_log where {loaded} order by loaded_at desc, batch_id desc limit 1"
     ).fetchone()
     files = con.execute(
-        """
-        select file_name, sha256, vintage from raw.load_log
+        f"""
+        select file_name, sha256, vintage from raw.load_log where {loaded}
         qualify row_number() over (partition by file_name order by loaded_at desc, batch_id desc) = 1
         order by file_name
         """
