@@ -2,7 +2,8 @@
 
 Nobody on the project has the real yearbook/CNRDS extracts, so the system ships made-up
 ones that exercise every part of it. Every number written here is synthetic; the files say
-so in ``vintage.txt`` and ``sample/README.md`` documents the data-generating process, which
+so in ``vintage.txt`` and in the marker ``SYNTHETIC.txt`` (which the loader records, so
+every run on them is flagged synthetic whatever the label says), and ``sample/README.md`` documents the data-generating process, which
 :mod:`synthetic.dgp` implements; this module writes its series as files.
 
 Files (``units='province'``): one NBS export per yearbook series (GBK CSV with CRLF, three
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic.dgp import _CONS_CATEGORIES, SampleSpec, Simulation, simulate
+from warehouse.landing import SYNTHETIC_MARKER
 from warehouse.seeds import seed_rows
 
 # How each series is written: reported unit (a known variant where it differs from the
@@ -319,5 +321,9 @@ def write_sample(out_dir: Path, spec: SampleSpec = SampleSpec(), next_vintage_di
             written += _lower_level_files(sim, spec, dictionary, folder, cnrds_years, is_next)
         path = folder / "vintage.txt"
         path.write_text(f"synthetic sample, {label} (seed {spec.seed})\n", encoding="utf-8")
+        written.append(path)
+        path = folder / SYNTHETIC_MARKER  # the loader marks these files synthetic, whatever the label
+        path.write_text(f"Synthetic data written by `resilience sample` (seed {spec.seed}, {spec.units}); "
+                        "not real statistics.\n", encoding="utf-8")
         written.append(path)
     return written

@@ -61,6 +61,7 @@ RUNS_COLUMNS: dict[str, str] = {
     "finished_at": "TIMESTAMP", "status": "VARCHAR", "vintage": "VARCHAR",
     "latest_year": "INTEGER", "files": "VARCHAR", "code_version": "VARCHAR",
     "parameters": "VARCHAR", "error": "VARCHAR", "unit_level": "VARCHAR",
+    "synthetic": "BOOLEAN",
 }
 
 
