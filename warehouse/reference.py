@@ -156,6 +156,19 @@ class UnitRegistry:
         return unit
 
 
+def read_control_csv(path: Path, advice: str = "") -> tuple[csv.DictReader, list[str]]:
+    """A UTF-8 control file of the landing folder (units_reference.csv, manifest.csv): its row
+    reader and stripped header; undecodable bytes are an ExtractError naming the offset."""
+    from warehouse.errors import ExtractError
+
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExtractError(str(path), f"not UTF-8 (byte offset {exc.start}){advice}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return reader, [(h or "").strip() for h in reader.fieldnames or []]
+
+
 def read_unit_reference(path: Path, provinces: dict[int, Province]) -> UnitRegistry:
     """Parse ``units_reference.csv`` (UTF-8; header ``unit_code,unit_name,level,
     province_code,lat,lon,aliases``; lat/lon may be empty; aliases '|'-separated, optional).
@@ -163,12 +176,7 @@ def read_unit_reference(path: Path, provinces: dict[int, Province]) -> UnitRegis
     from warehouse.errors import ExtractError
 
     file = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExtractError(file, f"not UTF-8 (byte offset {exc.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader, header = read_control_csv(path)
     missing = [c for c in UNIT_REFERENCE_COLUMNS[:4] if c not in header]
     if missing:
         raise ExtractError(file, f"header lacks {', '.join(missing)} (expected {','.join(UNIT_REFERENCE_COLUMNS)})", 1)
