@@ -17,7 +17,9 @@ run: install
 	$(BIN)/resilience refresh sample/base
 
 test: install
-	$(BIN)/python -m pytest -q
+	# one BLAS thread: the tests run many small solves beside dbt child processes, where BLAS
+	# threads only contend for the two cores
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 bench: install
 	for b in benchmarks/*.py; do $(BIN)/python $$b; done

@@ -148,7 +148,7 @@ def estimate_and_publish(warehouse: str | Path, replications: int = 1000, seed: 
             "files": json.dumps(vintage.files, ensure_ascii=False),
             "code_version": runs.code_version(),
             "parameters": json.dumps(parameters, sort_keys=True), "error": None,
-            "unit_level": runs.panel_level(con),
+            "unit_level": runs.panel_level(con), "synthetic": vintage.synthetic,
         }
         written = results_store.write_results(con, run_id, frames, run_row=run_row)
     log.info("run %s written: %s", run_id, written)

@@ -283,9 +283,9 @@ def _files_summary(files: str) -> str:
     return f"{len(names)} files: " + ", ".join(names)
 
 
-SYNTHETIC_NOTE = ("SYNTHETIC SAMPLE: this run was estimated on the bundled synthetic extracts "
-                  "(vintage label says synthetic). The numbers are NOT the paper's and say "
-                  "nothing about Chinese provinces.")
+SYNTHETIC_NOTE = ("SYNTHETIC SAMPLE: this run was estimated on synthetic extracts (the landing "
+                  "folder carried the sample's SYNTHETIC.txt marker). The numbers are NOT the "
+                  "paper's and say nothing about Chinese regions.")
 
 
 MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;",

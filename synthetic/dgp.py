@@ -95,7 +95,7 @@ R_TREND = 0.08     # common resilience trend per year
 R_ON_WV = 0.5      # resilience per unit of the neighbours' digital-trade volume (spillover)
 BASE_SPAN = 8  # years from the base sample's first to last year (2013-2021)
 # cpca's placeholder entries (the districts of a city taken together, and so on): not units
-_PLACEHOLDER_NAMES = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+PLACEHOLDER_NAMES = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
 
 # Real-ish 2021 anchors (year-end population in 万人, nominal GDP in 亿元), rounded; they only
 # set magnitudes, the synthetic values wander around them.
@@ -206,7 +206,7 @@ def real_units(level: str) -> pd.DataFrame:
     provinces = pd.DataFrame(seed_rows("provinces"))
     mainland = registry["parent_code"].isin(provinces["province_code"].astype(int))
     chosen = registry[mainland & (is_prefecture if level == "prefecture" else ~is_province & ~is_prefecture)]
-    chosen = chosen[~chosen["unit_name"].isin(_PLACEHOLDER_NAMES) & chosen["lat"].notna()]
+    chosen = chosen[~chosen["unit_name"].isin(PLACEHOLDER_NAMES) & chosen["lat"].notna()]
     if level == "prefecture":
         municipal = provinces[provinces["is_municipality"] == "true"]
         chosen = pd.concat([chosen, pd.DataFrame({

@@ -2,16 +2,21 @@
 
 Nobody on the project has the real yearbook/CNRDS extracts, so the system ships made-up
 ones that exercise every part of it. Every number written here is synthetic; the files say
-so in ``vintage.txt`` and ``sample/README.md`` documents the data-generating process, which
+so in ``vintage.txt`` and in the marker ``SYNTHETIC.txt`` (which the loader records, so
+every run on them is flagged synthetic whatever the label says), and ``sample/README.md`` documents the data-generating process, which
 :mod:`synthetic.dgp` implements; this module writes its series as files.
 
 Files (``units='province'``): one NBS export per yearbook series (GBK CSV with CRLF, three
 UTF-8-with-BOM CSVs, two .xlsx), the CNRDS panel ``cnrds_panel.csv`` and
 ``cnrds_marketization.xlsx``, and ``vintage.txt``. The optional next vintage repeats the NBS
 files for years ``first_year+1 .. last_year+1`` with a few last-year values revised
-(``REVISIONS``) and CNRDS rows for ``last_year+1``. Other units (290 prefectures, 2,800
-counties, made-up codes, names and coordinates) are written as one CNRDS panel with a
-``units_reference.csv`` beside it; the loader only knows the 31 provinces.
+(``REVISIONS``) and CNRDS rows for ``last_year+1``.
+
+Files (``units='prefecture'`` or ``'county'``: the real units of cpca's registry, with
+made-up data): the CNRDS city or county panel ``cnrds_{level}_panel.csv`` (every series the
+units have of their own), ``cnrds_province_panel.csv`` and ``nbs_fixed_telephones_1984.csv``
+(the province-only series, which the warehouse maps down to the units: indicators.lower_levels),
+``units_reference.csv`` (the unit registry, docs/CONTRACTS.md) and ``vintage.txt``.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic.dgp import _CONS_CATEGORIES, SampleSpec, Simulation, simulate
+from warehouse.landing import SYNTHETIC_MARKER
 from warehouse.seeds import seed_rows
 
 # How each series is written: reported unit (a known variant where it differs from the
@@ -315,5 +321,9 @@ def write_sample(out_dir: Path, spec: SampleSpec = SampleSpec(), next_vintage_di
             written += _lower_level_files(sim, spec, dictionary, folder, cnrds_years, is_next)
         path = folder / "vintage.txt"
         path.write_text(f"synthetic sample, {label} (seed {spec.seed})\n", encoding="utf-8")
+        written.append(path)
+        path = folder / SYNTHETIC_MARKER  # the loader marks these files synthetic, whatever the label
+        path.write_text(f"Synthetic data written by `resilience sample` (seed {spec.seed}, {spec.units}); "
+                        "not real statistics.\n", encoding="utf-8")
         written.append(path)
     return written

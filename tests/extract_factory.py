@@ -100,3 +100,30 @@ def snapshot(warehouse: Path) -> dict | None:
                 for s, t in tables}
     finally:
         con.close()
+
+
+def assert_refused(warehouse: Path, landing: Path, *patterns: str, file: str | None = None,
+                   line: int | None = None, error: type[Exception] | None = None, **load_options):
+    """``load_landing`` must raise ``error`` (default ExtractError) whose message matches every
+    regex of ``patterns`` and names ``file`` and ``line`` when given, and leave the warehouse
+    exactly as it was. Returns the error."""
+    import re
+
+    import pytest
+
+    from warehouse.errors import ExtractError
+    from warehouse.loader import load_landing
+
+    before = snapshot(warehouse)
+    with pytest.raises(error or ExtractError) as err:
+        load_landing(landing, warehouse, **load_options)
+    message = str(err.value)
+    for pattern in patterns:
+        assert re.search(pattern, message), (pattern, message)
+    if file:
+        assert file in message and err.value.file.endswith(file)
+    if line is not None:
+        assert err.value.line == line and f"line {line}" in message
+    assert snapshot(warehouse) == before
+    return err.value
+

@@ -4,13 +4,12 @@ and reason and leaves the warehouse exactly as it was."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 
 import duckdb
 import pytest
 
-from extract_factory import gdp_rows, nbs_rows, population_rows, snapshot, write_csv, write_good_landing
+from extract_factory import assert_refused, gdp_rows, nbs_rows, population_rows, snapshot, write_csv, write_good_landing
 from flows.cli import main
 from warehouse.errors import ExtractError, ResilienceError
 from warehouse.landing import vintage_year
@@ -29,17 +28,6 @@ def loaded(tmp_path):
     return warehouse, landing
 
 
-def _refused(warehouse, landing, *patterns, error=ExtractError, **kwargs):
-    before = snapshot(warehouse)
-    with pytest.raises(error) as err:
-        load_landing(landing, warehouse, **kwargs)
-    message = str(err.value)
-    for pattern in patterns:
-        assert re.search(pattern, message), (pattern, message)
-    assert snapshot(warehouse) == before
-    return message
-
-
 def _rows(warehouse, sql):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql).fetchall()
@@ -50,14 +38,14 @@ def _rows(warehouse, sql):
 def test_value_outside_the_plausible_range(loaded):
     warehouse, landing = loaded
     write_csv(landing / "gdp_huge.csv", gdp_rows(北京市=["1e30", "36102.6", "35445.1"]))
-    _refused(warehouse, landing, r"gdp_huge.csv, line 5: implausible gdp for unit 11, 2021: 1e\+30 亿元 is outside "
+    assert_refused(warehouse, landing, r"gdp_huge.csv, line 5: implausible gdp for unit 11, 2021: 1e\+30 亿元 is outside "
                                  r"the plausible range \[0, 500000\] of indicators.csv")
 
 
 def test_non_finite_number_is_refused_at_parse_time(loaded):
     warehouse, landing = loaded
     write_csv(landing / "gdp_inf.csv", gdp_rows(天津市=["1e400", "14008.0", "14055.5"]))
-    _refused(warehouse, landing, r"gdp_inf.csv, line 6: non-finite number '1e400' in column 2021年")
+    assert_refused(warehouse, landing, r"gdp_inf.csv, line 6: non-finite number '1e400' in column 2021年")
 
 
 def test_negative_population(loaded):
@@ -65,18 +53,18 @@ def test_negative_population(loaded):
     rows = population_rows()
     rows[5][1] = "-1373"
     write_csv(landing / "pop_neg.csv", rows)
-    _refused(warehouse, landing, r"pop_neg.csv, line 6: implausible population for unit 12, 2021: -1373 万人 is negative")
+    assert_refused(warehouse, landing, r"pop_neg.csv, line 6: implausible population for unit 12, 2021: -1373 万人 is negative")
 
 
 def test_years_outside_1949_to_the_vintage_year_plus_one(loaded):
     warehouse, landing = loaded
     rows = nbs_rows("地区生产总值(亿元)", [2035, 2021], {"北京市": ["1", "40269.6"]})
     write_csv(landing / "gdp_2035.csv", rows)
-    _refused(warehouse, landing, r"gdp_2035.csv, line 4: year 2035 in column 2 is outside \[1949, 2023\] "
+    assert_refused(warehouse, landing, r"gdp_2035.csv, line 4: year 2035 in column 2 is outside \[1949, 2023\] "
                                  r"\(the vintage year \+ 1\)")
     (landing / "gdp_2035.csv").unlink()
     write_csv(landing / "gdp_1948.csv", nbs_rows("地区生产总值(亿元)", [1948], {"北京市": ["1"]}))
-    _refused(warehouse, landing, r"gdp_1948.csv, line 4: year 1948 in column 2 is outside \[1949, 2023\]")
+    assert_refused(warehouse, landing, r"gdp_1948.csv, line 4: year 1948 in column 2 is outside \[1949, 2023\]")
 
 
 def test_vintage_year_is_the_labels_latest_year_else_the_load_date():
@@ -94,7 +82,7 @@ def test_unit_mislabel_by_a_power_of_ten_is_refused(loaded):
     rows[1] = ["指标：地区生产总值(万元)"]  # 亿元 numbers labelled 万元: every value 10,000 times too small
     rows[3] = ["地区", "2022年", "2021年", "2020年"]
     write_csv(landing / "gdp_wan.csv", rows)
-    _refused(warehouse, landing, r"gdp_wan.csv, line 5: probable unit mislabel: gdp, unit 11, 2021 is 3.61026 here "
+    assert_refused(warehouse, landing, r"gdp_wan.csv, line 5: probable unit mislabel: gdp, unit 11, 2021 is 3.61026 here "
                                  r"but 40269.6 as loaded from gdp.csv, about 10\^4 \(10,000\) times smaller; is the "
                                  r"unit \(万元\) right\?")
 
@@ -103,7 +91,7 @@ def test_large_revision_needs_accept_revisions_and_is_shown(loaded, capsys):
     warehouse, landing = loaded
     rows = nbs_rows("地区生产总值(亿元)", [2022, 2021], {"北京市": ["62000.0", "56377.4"]})  # 2021: +40%
     write_csv(landing / "gdp_2022.csv", rows)
-    _refused(warehouse, landing, r"gdp_2022.csv, line 5: large revision of gdp, unit 11, 2021: 40269.6 \(gdp.csv\) -> "
+    assert_refused(warehouse, landing, r"gdp_2022.csv, line 5: large revision of gdp, unit 11, 2021: 40269.6 \(gdp.csv\) -> "
                                  r"56377.4 \(\+40%, beyond 25%\).*--accept-revisions")
     assert main(["inspect", str(landing), "--warehouse", str(warehouse)]) == 0
     out = capsys.readouterr().out
@@ -118,7 +106,7 @@ def test_implausible_year_on_year_change_of_an_index_series(loaded):
     warehouse, landing = loaded
     write_csv(landing / "gdp_index.csv", nbs_rows("地区生产总值指数(上年=100)", [2021, 2020, 2019],
                                                   {"北京市": ["108.5", "161.2", "106.1"]}))
-    _refused(warehouse, landing, r"gdp_index.csv, line 5: implausible year-on-year change of gdp_index, unit 11: "
+    assert_refused(warehouse, landing, r"gdp_index.csv, line 5: implausible year-on-year change of gdp_index, unit 11: "
                                  r"106.1 in 2019 to 161.2 in 2020 \(more than 40")
 
 
@@ -188,8 +176,8 @@ def test_unload_of_an_unknown_batch(tmp_path):
 def test_symlink_to_a_file_outside_the_landing_folder_is_refused_without_printing_it(loaded):
     warehouse, landing = loaded
     os.symlink("/etc/passwd", landing / "passwd.csv")
-    message = _refused(warehouse, landing, r"passwd.csv: is a symbolic link to a file outside the landing folder; "
-                                           r"refused", error=ExtractError)
+    message = str(assert_refused(warehouse, landing, r"passwd.csv: is a symbolic link to a file outside the landing folder; "
+                                           r"refused", error=ExtractError))
     assert "root:x:0" not in message
 
 
@@ -207,19 +195,19 @@ def test_vintage_txt_is_validated(loaded):
     write_csv(landing / "gdp_2.csv", nbs_rows("地区生产总值(亿元)", [2018], {"北京市": ["30000"]}))
     (landing / "vintage.txt").unlink()
     os.symlink("/etc/passwd", landing / "vintage.txt")
-    message = _refused(warehouse, landing, r"vintage.txt: is a symbolic link to a file outside the landing folder")
+    message = str(assert_refused(warehouse, landing, r"vintage.txt: is a symbolic link to a file outside the landing folder"))
     assert "root:x:0" not in message
     (landing / "vintage.txt").unlink()
     (landing / "vintage.txt").write_text("line one\nline two\n", encoding="utf-8")
-    _refused(warehouse, landing, r"vintage.txt, line 2: must hold one line \(the vintage label\), not several")
+    assert_refused(warehouse, landing, r"vintage.txt, line 2: must hold one line \(the vintage label\), not several")
     (landing / "vintage.txt").write_text("label\x1b[31m red\n", encoding="utf-8")
-    _refused(warehouse, landing, r"vintage.txt, line 1: the vintage label holds control characters")
+    assert_refused(warehouse, landing, r"vintage.txt, line 1: the vintage label holds control characters")
     (landing / "vintage.txt").write_text("x" * 200 + "\n", encoding="utf-8")
-    _refused(warehouse, landing, r"vintage.txt, line 1: the vintage label is longer than 120 characters")
+    assert_refused(warehouse, landing, r"vintage.txt, line 1: the vintage label is longer than 120 characters")
 
 
 def test_a_file_that_is_not_an_extract_is_never_quoted(loaded):
     warehouse, landing = loaded
     (landing / "notes.csv").write_text("secret-token,hunter2\nroot:x:0:0,more\n", encoding="utf-8")
-    message = _refused(warehouse, landing, r"notes.csv, line 1: unrecognised extract format")
+    message = str(assert_refused(warehouse, landing, r"notes.csv, line 1: unrecognised extract format"))
     assert "secret-token" not in message and "hunter2" not in message and "root:x:0" not in message

@@ -64,6 +64,23 @@ def test_load_good_landing(tmp_path):
         == [("nbs-csv",), ("cnrds-csv",), ("nbs-xlsx",)]
 
 
+def test_the_synthetic_marker_not_the_label_marks_a_batch_synthetic(tmp_path):
+    """A folder with the sample's SYNTHETIC.txt is synthetic even when relabelled; a real folder
+    whose label happens to say "synthetic" is not."""
+    from warehouse import runs
+
+    marked = write_good_landing(tmp_path / "marked", vintage="NBS download 2024-03")
+    (marked / "SYNTHETIC.txt").write_text("made up\n", encoding="utf-8")
+    unmarked = write_good_landing(tmp_path / "unmarked", vintage="synthetic-looking label")
+    for folder, expected in ((marked, True), (unmarked, False)):
+        warehouse = tmp_path / f"{folder.name}.duckdb"
+        summary = load_landing(folder, warehouse)
+        assert "SYNTHETIC.txt" not in summary.files_skipped
+        assert _query(warehouse, "SELECT DISTINCT synthetic FROM raw.load_log") == [(expected,)]
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert runs.data_vintage(con).synthetic is expected
+
+
 def test_vintage_argument_and_default(tmp_path):
     landing = write_good_landing(tmp_path / "l1", vintage=None)
     assert load_landing(landing, tmp_path / "a.duckdb").vintage == "data through 2021"

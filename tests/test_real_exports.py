@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract_factory import gdp_rows, snapshot, write_csv
+from extract_factory import assert_refused, gdp_rows, snapshot, write_csv
 from flows.cli import main
 from warehouse.errors import ExtractError
 from warehouse.extracts import parse_extract
@@ -44,21 +44,6 @@ def _parse(path, manifest_text=None, tmp_path=None):
 
 def _cells(parsed):
     return {(r[0], r[1], r[2]): r[3] for r in parsed.records}
-
-
-def _refused(warehouse, landing, *patterns, file=None, line=None):
-    before = snapshot(warehouse)
-    with pytest.raises(ExtractError) as err:
-        load_landing(landing, warehouse)
-    message = str(err.value)
-    for pattern in patterns:
-        assert re.search(pattern, message), (pattern, message)
-    if file:
-        assert file in message
-    if line is not None:
-        assert f"line {line}" in message
-    assert snapshot(warehouse) == before
-    return message
 
 
 def test_fixture_bytes_are_the_real_shapes():
@@ -182,34 +167,34 @@ def loaded(tmp_path):
 
 def test_missing_manifest_row_is_refused_with_the_row_to_add(loaded, tmp_path):
     landing = _landing(tmp_path, "platform_gdp_2025.csv")
-    _refused(loaded, landing, r"NBS export without an 指标 line",
+    assert_refused(loaded, landing, r"NBS export without an 指标 line",
              r"add the row 'platform_gdp_2025.csv,<indicator code or 中文名>,<unit>'", file="platform_gdp_2025.csv")
 
 
 def test_manifest_contradicting_the_indicator_line(loaded, tmp_path):
     landing = _landing(tmp_path, "classic_gdp.xls", manifest="file,indicator,unit\nclassic_gdp.xls,population,\n")
-    _refused(loaded, landing, r"manifest.csv line 2 says population but the file's 指标 line \(line 2\) is gdp",
+    assert_refused(loaded, landing, r"manifest.csv line 2 says population but the file's 指标 line \(line 2\) is gdp",
              file="classic_gdp.xls", line=2)
     landing = _landing(tmp_path, "classic_gdp.xls", manifest="file,indicator,unit\nclassic_gdp.xls,gdp,万元\n",
                        folder="l2")
-    _refused(loaded, landing, r"manifest.csv line 2 says unit '万元' but the file's 指标 line \(line 2\) says '亿元'")
+    assert_refused(loaded, landing, r"manifest.csv line 2 says unit '万元' but the file's 指标 line \(line 2\) says '亿元'")
 
 
 def test_unknown_unit_in_the_manifest(loaded, tmp_path):
     landing = _landing(tmp_path, "platform_gdp_2025.csv", manifest="file,indicator,unit\nplatform_gdp_2025.csv,gdp,斤\n")
-    _refused(loaded, landing, r"manifest.csv, line 2: unknown unit '斤' for indicator gdp")
+    assert_refused(loaded, landing, r"manifest.csv, line 2: unknown unit '斤' for indicator gdp")
 
 
 def test_manifest_row_for_a_file_that_is_not_there(loaded, tmp_path):
     landing = _landing(tmp_path, "platform_gdp_2025.csv",
                        manifest="file,indicator,unit\nplatform_gdp_2025.csv,gdp,亿元\nmissing.csv,gdp,亿元\n")
-    _refused(loaded, landing, r"manifest.csv, line 3: a row for 'missing.csv', which is not an extract")
+    assert_refused(loaded, landing, r"manifest.csv, line 3: a row for 'missing.csv', which is not an extract")
 
 
 def test_xls_with_two_sheets_none_an_export(loaded, tmp_path):
     landing = _landing(tmp_path, "two_sheets_no_export.xls")
-    message = _refused(loaded, landing, r"unrecognised extract format in any of its sheets \(2\)",
-                       file="two_sheets_no_export.xls")
+    message = str(assert_refused(loaded, landing, r"unrecognised extract format in any of its sheets \(2\)",
+                       file="two_sheets_no_export.xls"))
     assert "下载说明" not in message  # the contents of a file that is not an extract are never printed
 
 
@@ -219,4 +204,4 @@ def test_tab_separated_file_whose_columns_do_not_line_up(loaded, tmp_path):
     lines = ["数据库：分省年度数据", "指标：地区生产总值(亿元)", "时间：最近2年", "地区\t2021年\t2020年",
              "北京市\t40269.6\t36102.6", "天津市\t15695.0"]
     (landing / "gdp.tsv").write_bytes("\r\n".join(lines).encode("gbk"))
-    _refused(loaded, landing, r"truncated row: 2 cells but the header has 3", file="gdp.tsv", line=6)
+    assert_refused(loaded, landing, r"truncated row: 2 cells but the header has 3", file="gdp.tsv", line=6)

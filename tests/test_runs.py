@@ -78,6 +78,17 @@ def test_data_vintage_latest_batch_latest_file_versions_and_last_observed_year(c
     assert (row["vintage"], row["latest_year"], len(json.loads(row["files"]))) == ("2022 yearbook", 2022, 2)
 
 
+def test_data_vintage_skips_an_unloaded_batch(con):
+    _load_log(con, [
+        ("b1", "gdp.csv", "old", "base", datetime(2025, 1, 1)),
+        ("b2", "gdp.csv", "new", "2022 yearbook", datetime(2026, 1, 1)),
+    ], [(2021, 2.0)])
+    con.execute("alter table raw.load_log add column unloaded_at timestamp")
+    con.execute("update raw.load_log set unloaded_at = '2026-02-01' where batch_id = 'b2'")  # resilience unload b2
+    v = runs.data_vintage(con)
+    assert v.vintage == "base" and v.files == [{"file": "gdp.csv", "sha256": "old", "vintage": "base"}]
+
+
 def test_data_vintage_of_an_unloaded_warehouse_is_empty(con):
     assert runs.data_vintage(con) == runs.DataVintage(None, None, [])
 

@@ -309,7 +309,8 @@ def test_lower_level_sample_writes_a_city_panel_province_series_and_a_units_refe
     spec = SampleSpec(units="prefecture", first_year=2019, last_year=2021)
     written = write_sample(tmp_path, spec)
     assert {p.name for p in written} == {"cnrds_prefecture_panel.csv", "cnrds_province_panel.csv",
-                                         "nbs_fixed_telephones_1984.csv", "units_reference.csv", "vintage.txt"}
+                                         "nbs_fixed_telephones_1984.csv", "units_reference.csv", "vintage.txt",
+                                         "SYNTHETIC.txt"}
     panel = pd.read_csv(tmp_path / "cnrds_prefecture_panel.csv", skiprows=[1], encoding="utf-8-sig")
     assert len(panel) == 338 * 3 and list(panel.columns[:3]) == ["Prvcnm", "Ctnm", "Sgnyea"]
     province_only = {c for c, r in CODES.items() if r["lower_levels"] == "parent"}

@@ -4,16 +4,13 @@ tables, City Statistical Yearbook tables with 全市/市辖区), their refusals,
 a warehouse keyed by province_code."""
 from __future__ import annotations
 
-import re
 
 import duckdb
 import openpyxl
-import pytest
 
-from extract_factory import gdp_rows, snapshot, write_csv, write_good_landing
+from extract_factory import assert_refused, gdp_rows, snapshot, write_csv, write_good_landing
 from flows.cli import main
 from units_factory import write_units_reference
-from warehouse.errors import ExtractError
 from warehouse.loader import load_landing
 
 CITIES = {"石家庄市": 130100, "唐山市": 130200, "太原市": 140100, "大同市": 140200}
@@ -42,15 +39,6 @@ def _landing(tmp_path, level="prefecture", folder="landing"):
 def _rows(warehouse, sql):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql).fetchall()
-
-
-def _refused(warehouse, landing, *patterns):
-    before = snapshot(warehouse)
-    with pytest.raises(ExtractError) as err:
-        load_landing(landing, warehouse)
-    for pattern in patterns:
-        assert re.search(pattern, str(err.value)), (pattern, str(err.value))
-    assert snapshot(warehouse) == before
 
 
 def test_prefecture_panel_with_the_units_reference(tmp_path):
@@ -89,17 +77,17 @@ def test_ambiguous_unknown_and_misfiled_units_are_refused(tmp_path):
     warehouse = tmp_path / "wh.duckdb"
     load_landing(write_good_landing(tmp_path / "good"), warehouse)
     landing = _panel(_landing(tmp_path, "county"), "Cntnm", [["朝阳区", 2021, "1", "2"]], parent=False)
-    _refused(warehouse, landing, r"city_panel.csv, line 3: ambiguous county name '朝阳区': candidates 朝阳区 110105 "
+    assert_refused(warehouse, landing, r"city_panel.csv, line 3: ambiguous county name '朝阳区': candidates 朝阳区 110105 "
                                  r"\(province 11\), 朝阳区 220104 \(province 22\); add a province column")
     landing = _panel(_landing(tmp_path, "county", "l2"), "Cntnm", [["河北省", "朝阳区", 2021, "1", "2"]])
-    _refused(warehouse, landing, r"line 3: county '朝阳区' is filed under province 13, but 朝阳区 \(110105\) is in "
+    assert_refused(warehouse, landing, r"line 3: county '朝阳区' is filed under province 13, but 朝阳区 \(110105\) is in "
                                  r"province 11; 朝阳区 \(220104\) is in province 22")
     landing = _panel(_landing(tmp_path, "county", "l3"), "Cntcd", [["河北省", "110105", 2021, "1", "2"]])
-    _refused(warehouse, landing, r"line 3: county 朝阳区 \(110105\) is filed under province 13, but it is in province 11")
+    assert_refused(warehouse, landing, r"line 3: county 朝阳区 \(110105\) is filed under province 13, but it is in province 11")
     landing = _panel(_landing(tmp_path, "prefecture", "l4"), "Ctnm", [["河北省", "火星市", 2021, "1", "2"]])
-    _refused(warehouse, landing, r"line 3: unknown prefecture name '火星市' \(not a name or alias in units_reference.csv\)")
+    assert_refused(warehouse, landing, r"line 3: unknown prefecture name '火星市' \(not a name or alias in units_reference.csv\)")
     landing = _panel(_landing(tmp_path, "prefecture", "l5"), "Cntnm", [["北京市", "朝阳区", 2021, "1", "2"]])
-    _refused(warehouse, landing, r"line 3: a county unit '朝阳区', but raw.units|units_reference.csv holds prefecture")
+    assert_refused(warehouse, landing, r"line 3: a county unit '朝阳区', but raw.units|units_reference.csv holds prefecture")
 
 
 def test_units_reference_is_validated(tmp_path):
@@ -107,7 +95,7 @@ def test_units_reference_is_validated(tmp_path):
     landing = _panel(tmp_path / "landing") if (tmp_path / "landing").mkdir() is None else None
     (landing / "units_reference.csv").write_text(
         "unit_code,unit_name,level,province_code,lat,lon\n130100,石家庄市,prefecture,14,38.0,114.5\n", encoding="utf-8")
-    _refused(warehouse, landing, r"units_reference.csv, line 2: unit 130100 \(石家庄市\) does not lie in province 14")
+    assert_refused(warehouse, landing, r"units_reference.csv, line 2: unit 130100 \(石家庄市\) does not lie in province 14")
     assert not warehouse.exists()
 
 
@@ -209,3 +197,15 @@ def test_a_warehouse_keyed_by_province_code_is_migrated_on_the_next_load(tmp_pat
                             "AND constraint_type = 'PRIMARY KEY'") == [(0,)]
     assert _rows(warehouse, "SELECT count(*), count(DISTINCT (indicator_code, unit_code, year)) "
                             "FROM raw.observations") == [(3 * 5, 3 * 5)]
+
+
+def test_county_panel_with_both_a_code_and_a_name_column(tmp_path):
+    landing = _landing(tmp_path, "county")
+    head = ["Prvcnm", "Cntcd", "Cntnm", "Sgnyea", "gdp"]
+    labels = ["省份", "县代码", "县", "年份", "地区生产总值(亿元)"]
+    write_csv(landing / "counties.csv", [head, labels, ["北京市", "110105", "朝阳区", 2021, "7000"]], "utf-8-sig")
+    warehouse = tmp_path / "wh.duckdb"
+    assert load_landing(landing, warehouse).units == [110105]
+    write_csv(landing / "counties_bad.csv", [head, labels, ["北京市", "110105", "海淀区", 2020, "7000"]], "utf-8-sig")
+    assert_refused(warehouse, landing, r"counties_bad.csv, line 3: unit code 110105 is 朝阳区 in (raw.units|units_reference.csv), but the "
+                                 r"row names it '海淀区'")

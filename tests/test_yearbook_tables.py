@@ -4,14 +4,13 @@ tests/fixtures/make_yearbook_fixtures.py."""
 from __future__ import annotations
 
 import importlib.util
-import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from extract_factory import nbs_rows, snapshot, write_csv
+from extract_factory import assert_refused, nbs_rows, snapshot, write_csv
 from flows.cli import main
 from warehouse.errors import ExtractError
 from warehouse.extracts import parse_extract
@@ -168,23 +167,14 @@ def loaded(tmp_path):
     return warehouse
 
 
-def _refused(warehouse, landing, *patterns):
-    before = snapshot(warehouse)
-    with pytest.raises(ExtractError) as err:
-        load_landing(landing, warehouse)
-    for pattern in patterns:
-        assert re.search(pattern, str(err.value)), (pattern, str(err.value))
-    assert snapshot(warehouse) == before
-
-
 def test_wrong_password_is_refused(loaded, tmp_path):
-    _refused(loaded, _landing(tmp_path, ["yb_7-6_2021_other_password.xlsx"]),
+    assert_refused(loaded, _landing(tmp_path, ["yb_7-6_2021_other_password.xlsx"]),
              r"yb_7-6_2021_other_password.xlsx: the workbook is encrypted with a password other than Excel's default")
 
 
 def test_manifest_column_that_no_header_matches(loaded, tmp_path):
     manifest = "file,indicator,unit,column\nyb_7-6_2021.xls,fiscal_exp_science,,科学技术支出合计\n"
-    _refused(loaded, _landing(tmp_path, ["yb_7-6_2021.xls"], manifest),
+    assert_refused(loaded, _landing(tmp_path, ["yb_7-6_2021.xls"], manifest),
              r"yb_7-6_2021.xls: manifest.csv line 2: column '科学技术支出合计' matches no header of the table",
              r"headers: .*科学技术支出")
 
@@ -193,7 +183,7 @@ def test_year_neither_in_title_nor_in_manifest(loaded, tmp_path):
     landing = tmp_path / "noyear"
     landing.mkdir()
     _yearbook_csv(landing / "budget.csv", title="表 7-6  分地区一般公共预算支出")
-    _refused(loaded, landing, r"budget.csv, line 4: yearbook table without a year: the title gives none; add a year "
+    assert_refused(loaded, landing, r"budget.csv, line 4: yearbook table without a year: the title gives none; add a year "
                               r"column to its manifest.csv rows")
     (landing / "manifest.csv").write_text("file,indicator,unit,column,year\nbudget.csv,fiscal_expenditure,,"
                                           "地方一般公共预算支出,2021\n", encoding="utf-8")

@@ -8,9 +8,9 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
+from synthetic.dgp import PLACEHOLDER_NAMES
 from warehouse.seeds import seed_rows
 
-PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}  # not units: cpca's grouping rows
 PROVINCE_NAMES = {int(r["province_code"]): r["name_zh"] for r in seed_rows("provinces")}
 
 
@@ -34,7 +34,7 @@ def units(level: str) -> list[tuple[int, str, float | None, float | None]]:
     provinces."""
     keep = []
     for code, name, lat, lon in adcodes():
-        if code // 10000 not in PROVINCE_NAMES or code % 10000 == 0 or name in PLACEHOLDERS:
+        if code // 10000 not in PROVINCE_NAMES or code % 10000 == 0 or name in PLACEHOLDER_NAMES:
             continue
         if (level == "prefecture") == (code % 100 == 0):
             keep.append((code, name, lat, lon))

@@ -39,6 +39,9 @@ from warehouse.reference import (UNIT_REFERENCE_FILE, Reference, Unit, UnitRegis
 from warehouse.schema import column, has_table
 
 VINTAGE_FILE = "vintage.txt"
+#: A file of this name marks a landing folder as synthetic data (the bundled sample writes it);
+#: every file of such a batch is recorded as synthetic in raw.load_log, and runs on it say so.
+SYNTHETIC_MARKER = "SYNTHETIC.txt"
 VINTAGE_MAX_CHARS = 120
 LARGE_REVISION = 0.25  # relative change of a loaded value that needs accept_revisions
 UNIT_FACTORS = (2, 4, 8)  # powers of ten of 百, 万, 亿
@@ -73,6 +76,7 @@ class Landing:
     vintage: str | None
     manifest: Path | None
     units_reference: Path | None
+    synthetic: bool = False
 
 
 def scan_landing(folder: Path) -> Landing:
@@ -82,6 +86,7 @@ def scan_landing(folder: Path) -> Landing:
     root = folder.resolve()
     extracts, skipped = [], []
     vintage = manifest = units = None
+    synthetic = False
     for entry in sorted(folder.iterdir()):
         path = _inside(entry, root)
         name = entry.name
@@ -91,13 +96,15 @@ def scan_landing(folder: Path) -> Landing:
             manifest = path
         elif name == UNIT_REFERENCE_FILE and path.is_file():
             units = path
+        elif name == SYNTHETIC_MARKER and path.is_file():
+            synthetic = True
         elif path.is_file() and entry.suffix.lower() in EXTRACT_SUFFIXES and not name.startswith(("~$", ".")):
             extracts.append((name, path))
         else:
             skipped.append(name)
     if not extracts:
         raise ResilienceError(f"landing folder {folder} holds no extracts (*{', *'.join(EXTRACT_SUFFIXES)})")
-    return Landing(folder, extracts, skipped, vintage, manifest, units)
+    return Landing(folder, extracts, skipped, vintage, manifest, units, synthetic)
 
 
 def _inside(entry: Path, root: Path) -> Path:

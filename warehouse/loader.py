@@ -213,7 +213,7 @@ def _write_log(con, plan: Plan, batch_id: str, vintage: str | None, loaded_at) -
             "unmapped_columns": len(p.unmapped_columns), "unmapped": " | ".join(p.unmapped_columns) or None,
             "empty_years": ",".join(map(str, p.empty_years)) or None, "cells": p.cells,
             "inserted": counts["inserted"], "revised": counts["revised"], "unloaded_at": None,
-            "note": "; ".join(p.notes) or None})
+            "note": "; ".join(p.notes) or None, "synthetic": plan.landing.synthetic})
     log = pd.DataFrame(rows)
     log["loaded_at"] = pd.to_datetime(log["loaded_at"])
     log["unloaded_at"] = pd.to_datetime(log["unloaded_at"])

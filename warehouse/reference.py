@@ -101,11 +101,11 @@ class UnitRegistry:
         self.units = {u.code: u for u in units}
         self._by_name: dict[tuple[str, str], set[int]] = {}
         for u in units:
-            for alias in self._keys(u):
+            for alias in self.keys_of(u):
                 self._by_name.setdefault((u.level, alias), set()).add(u.code)
 
     @staticmethod
-    def _keys(u: Unit) -> set[str]:
+    def keys_of(u: Unit) -> set[str]:
         keys = {name_key(u.name), *(name_key(a) for a in u.aliases if a.strip())}
         if u.level == "prefecture" and u.name.endswith("市") and len(u.name) > 2:
             keys.add(name_key(u.name[:-1]))
@@ -121,10 +121,6 @@ class UnitRegistry:
     def merged(self, other: "UnitRegistry") -> "UnitRegistry":
         """This registry with ``other``'s units added or replacing ones of the same code."""
         return UnitRegistry(list({**self.units, **other.units}.values()), other.source)
-
-    def has_name(self, unit: Unit, name: str) -> bool:
-        """Whether ``name`` is a name or alias of ``unit`` (normalised as every lookup)."""
-        return name_key(name) in self._keys(unit)
 
     def knows(self, name: str, level: str) -> bool:
         return (level, name_key(name)) in self._by_name
@@ -160,6 +156,19 @@ class UnitRegistry:
         return unit
 
 
+def read_control_csv(path: Path, advice: str = "") -> tuple[csv.DictReader, list[str]]:
+    """A UTF-8 control file of the landing folder (units_reference.csv, manifest.csv): its row
+    reader and stripped header; undecodable bytes are an ExtractError naming the offset."""
+    from warehouse.errors import ExtractError
+
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExtractError(str(path), f"not UTF-8 (byte offset {exc.start}){advice}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return reader, [(h or "").strip() for h in reader.fieldnames or []]
+
+
 def read_unit_reference(path: Path, provinces: dict[int, Province]) -> UnitRegistry:
     """Parse ``units_reference.csv`` (UTF-8; header ``unit_code,unit_name,level,
     province_code,lat,lon,aliases``; lat/lon may be empty; aliases '|'-separated, optional).
@@ -167,12 +176,7 @@ def read_unit_reference(path: Path, provinces: dict[int, Province]) -> UnitRegis
     from warehouse.errors import ExtractError
 
     file = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExtractError(file, f"not UTF-8 (byte offset {exc.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader, header = read_control_csv(path)
     missing = [c for c in UNIT_REFERENCE_COLUMNS[:4] if c not in header]
     if missing:
         raise ExtractError(file, f"header lacks {', '.join(missing)} (expected {','.join(UNIT_REFERENCE_COLUMNS)})", 1)

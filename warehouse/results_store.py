@@ -71,6 +71,7 @@ RUNS_COLUMNS: dict[str, str] = {
     "finished_at": "TIMESTAMP", "status": "VARCHAR", "vintage": "VARCHAR",
     "latest_year": "INTEGER", "files": "VARCHAR", "code_version": "VARCHAR",
     "parameters": "VARCHAR", "error": "VARCHAR", "unit_level": "VARCHAR",
+    "synthetic": "BOOLEAN",
     # 'estimates' (a refresh or `resilience estimate`: the paper's tables) or 'multiverse'
     # (a specification curve, results.multiverse only).
     "kind": "VARCHAR DEFAULT 'estimates'",

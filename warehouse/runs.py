@@ -11,6 +11,7 @@ A run row carries (columns in :data:`warehouse.results_store.RUNS_COLUMNS`):
   latest version of every file ever loaded);
 * ``code_version`` (``git describe --always --dirty``, else the installed package version)
   and ``parameters`` (the refresh's parameters as JSON);
+* ``synthetic``: whether the data came (in part) from a landing folder marked synthetic;
 * ``unit_level``: the administrative level of the panel the run estimated on (province,
   prefecture or county; :func:`panel_level`).
 
@@ -32,6 +33,7 @@ import duckdb
 
 from warehouse.results_store import RUNS_COLUMNS, ensure_schema
 from warehouse.paths import REPO_ROOT
+from warehouse.schema import table_columns
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 ABANDONED_MESSAGE = (
@@ -47,6 +49,7 @@ class DataVintage:
     vintage: str | None
     latest_year: int | None
     files: list[dict[str, str | None]]
+    synthetic: bool = False  # some file was loaded from a folder marked synthetic (landing.SYNTHETIC_MARKER)
 
 
 def utc_now() -> datetime:
@@ -86,12 +89,15 @@ def data_vintage(con: duckdb.DuckDBPyConnection) -> DataVintage:
     }
     if "load_log" not in tables:
         return DataVintage(None, None, [])
+    # an unloaded batch (resilience unload) no longer backs any value
+    loaded = "unloaded_at is null" if "unloaded_at" in table_columns(con, "load_log") else "true"
     latest = con.execute(
-        "select vintage from raw.load_log order by loaded_at desc, batch_id desc limit 1"
+        f"select vintage from raw.load_log where {loaded} order by loaded_at desc, batch_id desc limit 1"
     ).fetchone()
+    marked = "coalesce(synthetic, false)" if "synthetic" in table_columns(con, "load_log") else "false"
     files = con.execute(
-        """
-        select file_name, sha256, vintage from raw.load_log
+        f"""
+        select file_name, sha256, vintage, {marked} from raw.load_log where {loaded}
         qualify row_number() over (partition by file_name order by loaded_at desc, batch_id desc) = 1
         order by file_name
         """
@@ -104,7 +110,8 @@ def data_vintage(con: duckdb.DuckDBPyConnection) -> DataVintage:
     return DataVintage(
         vintage=latest[0] if latest else None,
         latest_year=int(latest_year) if latest_year is not None else None,
-        files=[{"file": f, "sha256": s, "vintage": v} for f, s, v in files],
+        files=[{"file": f, "sha256": s, "vintage": v} for f, s, v, _ in files],
+        synthetic=any(marked for *_, marked in files),
     )
 
 
@@ -140,7 +147,7 @@ def record_vintage(con: duckdb.DuckDBPyConnection, run_id: str, vintage: DataVin
     """Stamp the run with the data vintage (read from ``con`` unless given); return it."""
     vintage = vintage or data_vintage(con)
     _update(con, run_id, vintage=vintage.vintage, latest_year=vintage.latest_year,
-            files=json.dumps(vintage.files, ensure_ascii=False))
+            files=json.dumps(vintage.files, ensure_ascii=False), synthetic=vintage.synthetic)
     return vintage
 
 
@@ -158,7 +165,7 @@ def fail_run(
     values: dict[str, Any] = {"status": FAILED, "finished_at": finished_at or utc_now(), "error": error}
     if vintage is not None:
         values.update(vintage=vintage.vintage, latest_year=vintage.latest_year,
-                      files=json.dumps(vintage.files, ensure_ascii=False))
+                      files=json.dumps(vintage.files, ensure_ascii=False), synthetic=vintage.synthetic)
     _update(con, run_id, **values)
 
 

@@ -25,7 +25,7 @@ LOAD_LOG_COLUMNS = {
     "vintage": "VARCHAR", "loaded_at": "TIMESTAMP", "level": "VARCHAR", "variant": "VARCHAR",
     "indicator_source": "VARCHAR", "manifest": "VARCHAR", "unmapped_columns": "INTEGER", "unmapped": "VARCHAR",
     "empty_years": "VARCHAR", "cells": "INTEGER", "inserted": "INTEGER", "revised": "INTEGER",
-    "unloaded_at": "TIMESTAMP", "note": "VARCHAR",
+    "unloaded_at": "TIMESTAMP", "note": "VARCHAR", "synthetic": "BOOLEAN",
 }
 UNITS_COLUMNS = {
     "unit_code": "INTEGER PRIMARY KEY", "unit_name": "VARCHAR", "aliases": "VARCHAR", "level": "VARCHAR",

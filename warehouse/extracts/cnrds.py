@@ -2,7 +2,7 @@
 
 Row 1 holds codes: the unit column — ``Prvcnm`` (province name), ``Ctnm``/``Cntnm``
 (prefecture/county name, optionally with a ``Prvcnm`` parent column) or ``Ctcd``/``Cntcd``
-(six-digit code; with the name column beside it, the name must be the code's unit's) — ``Sgnyea`` (year) and dictionary codes or aliases; row 2 Chinese labels
+(six-digit code) — ``Sgnyea`` (year) and dictionary codes or aliases; row 2 Chinese labels
 ``<name>(<unit>)``::
 
     Prvcnm,Sgnyea,ecommerce_sales,software_revenue
@@ -59,15 +59,14 @@ def parse_cnrds(parsed: ParsedExtract, rows, context: ParseContext, sink) -> Non
             col_level, kind = UNIT_COLUMNS[key]
             if key == "prvcnm":
                 parent_col = col
-            elif unit_col is None:
-                unit_col, unit_kind, level = col, kind, col_level
-            elif name_col is None and col_level == level and kind != unit_kind:
-                # a code and a name of the same unit (Cntcd and Cntnm): the code keys the row,
-                # the name is checked against it
-                name_col, unit_col = (col, unit_col) if kind == "name" else (unit_col, col)
-                unit_kind = "code"
             else:
-                raise ExtractError(file, f"two unit columns ({text(codes[unit_col])} and {code_text})", code_line)
+                if unit_col is not None and (unit_kind == kind or level != col_level):
+                    raise ExtractError(file, f"two unit columns ({text(codes[unit_col])} and {code_text})", code_line)
+                if unit_col is not None:  # a code and a name column: the code is the key, the name is checked
+                    name_col = unit_col if kind == "code" else col
+                    if kind == "name":
+                        continue
+                unit_col, unit_kind, level = col, kind, col_level
             continue
         label = text(label_cell)
         name, unit = split_label(label)

@@ -12,15 +12,13 @@ UTF-8 CSV, header ``file,indicator,unit`` and optionally ``column``, ``year``, `
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from warehouse.errors import ExtractError
 from warehouse.extracts.cells import compact
-from warehouse.reference import Indicator, Reference, ReferenceLookupError, name_key
+from warehouse.reference import Indicator, Reference, ReferenceLookupError, name_key, read_control_csv
 
 MANIFEST_FILE = "manifest.csv"
 MANIFEST_COLUMNS = ("file", "indicator", "unit", "column", "year", "variant")
@@ -70,12 +68,7 @@ def normalise_variant(text: str, file: str, line: int | None) -> str:
 
 def read_manifest(path: Path, reference: Reference) -> Manifest:
     file = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExtractError(file, f"not UTF-8 (byte offset {exc.start}); save the manifest as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [(h or "").strip() for h in reader.fieldnames or []]
+    reader, header = read_control_csv(path, "; save the manifest as UTF-8")
     if "file" not in header or "indicator" not in header:
         raise ExtractError(file, "header must start with file,indicator (optional: unit, column, year, variant)", 1)
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]

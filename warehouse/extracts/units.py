@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from warehouse.errors import ExtractError
-from warehouse.reference import Reference, ReferenceLookupError
+from warehouse.reference import Reference, ReferenceLookupError, UnitRegistry, name_key
 
 
 class UnitResolver:
@@ -37,11 +37,11 @@ class UnitResolver:
         return code
 
     def check_name(self, code: int, name: str, line: int) -> None:
-        """Refuse a row whose unit name is not a name or alias of the unit its code gives."""
+        """A row that gives both the code and the name: they must be the same unit."""
         unit = self.reference.registry.units[code]
-        if not self.reference.registry.has_name(unit, name):
-            raise ExtractError(self.file, f"{self.level} name {name.strip()!r} does not match code {code}, which is "
-                                          f"{unit.name} in {self.reference.registry.source}", line)
+        if name and name_key(name) not in UnitRegistry.keys_of(unit):
+            raise ExtractError(self.file, f"unit code {code} is {unit.name} in {self.reference.registry.source}, but the "
+                                          f"row names it {name!r}", line)
 
     def province(self, name: str, line: int) -> int:
         try:

@@ -33,6 +33,8 @@ select
     coalesce(runs.kind, 'estimates') as kind,
     succeeded.success_seq,
     coalesce(succeeded.success_seq = succeeded.successes, false) as is_latest,
-    coalesce(runs.vintage ilike '%synthetic%', false) as is_synthetic
+    -- the sample's own marker (raw.load_log.synthetic via results.runs.synthetic); runs recorded
+    -- before the marker existed fall back to their vintage label
+    coalesce(runs.synthetic, runs.vintage ilike '%synthetic%', false) as is_synthetic
 from runs
 left join succeeded using (run_id)
