@@ -104,6 +104,7 @@ class MultiverseDesign:
     estimates_run_id: str | None      # the latest estimates run (marts.dim_result_runs.is_latest)
     published_baseline: float | None  # its BASE_SPEC estimate of the focal term
     vintage: runs.DataVintage
+    unit_level: str | None            # the panel's administrative level
 
     def cells(self) -> list[Cell]:
         return build_cells(self.options, self.base_record, self.controls)
@@ -178,7 +179,8 @@ def read_design(con: duckdb.DuckDBPyConnection) -> MultiverseDesign:
     data = index_variant_panels(inputs.panel, variants, sorted({o.panel for o in options if o.panel}))
     data = dataclasses.replace(data, weights=inputs.weights)
     return MultiverseDesign(inputs, data, base[0], control_variables(variables), options,
-                            latest[0] if latest else None, published, runs.data_vintage(con))
+                            latest[0] if latest else None, published, runs.data_vintage(con),
+                            runs.panel_level(con))
 
 
 # --- step 4: fan-out ----------------------------------------------------------------------------
@@ -347,6 +349,7 @@ def multiverse(warehouse: str | None = None, max_specs: int | None = None, seed:
                    "files": json.dumps(design.vintage.files, ensure_ascii=False),
                    "code_version": runs.code_version(),
                    "parameters": json.dumps(parameters, sort_keys=True), "error": None,
+                   "unit_level": design.unit_level, "synthetic": design.vintage.synthetic,
                    "kind": "multiverse"}
         write_task(working, run_id, frame, run_row)
     logger.info("multiverse %s published in %s", run_id, warehouse_file)
