@@ -60,7 +60,8 @@ def fake_dbt_build(warehouse, select=None, extra_vars=None):
         ensure_schema(con)
         con.execute("create schema if not exists marts")
         con.execute("create or replace table marts.analysis_panel as"
-                    " select year, avg(value) as dt from raw.observations group by year order by year")
+                    " select year, 'province' as unit_level, avg(value) as dt"
+                    " from raw.observations group by year order by year")
         con.execute("""create or replace view marts.latest_coefficients as
             select c.* from results.coefficients c where run_id = (
                 select max(run_id) from results.runs where status = 'succeeded')""")
