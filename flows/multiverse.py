@@ -55,6 +55,7 @@ from typing import Any, Iterator, Sequence
 
 import duckdb
 import pandas as pd
+from distributed.diagnostics.plugin import WorkerPlugin
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.runtime import flow_run as prefect_flow_run
@@ -253,6 +254,7 @@ def fan_out(data: MultiverseData, cells: Sequence[Cell], *, task_runner: str = "
     api = prefect_api_for_workers() if task_runner == "dask" else contextlib.nullcontext()
     with api, runner:
         if task_runner == "dask":
+            _send_worker_events_to_this_api(runner.client)
             shipped, slots = _scatter(runner.client, data)
         else:
             shipped, slots = data, n_workers or os.cpu_count() or 1
@@ -271,6 +273,36 @@ def fan_out(data: MultiverseData, cells: Sequence[Cell], *, task_runner: str = "
     log.info("batches per worker: %s; fitting took %.1f s of worker time",
              spread, sum(o.seconds for o in outcomes))
     return rows, outcomes
+
+
+class PrefectEventsTo(WorkerPlugin):
+    """Sends a Dask worker's Prefect events (task-run states among them) to one API.
+
+    Prefect 3 keeps one events client per process for a self-hosted server whatever its URL
+    (``EventsWorker.instance`` keys it without the URL; logs are keyed with it), so a worker
+    of a long-lived cluster that served an earlier run against another API -- the temporary
+    server of an earlier command -- would send this run's task runs there, and the server of
+    this run would never record them. ``EventsWorker.set_client_override`` is Prefect's hook
+    for choosing the client; with the URL among its arguments each API gets its own client.
+    """
+
+    def __init__(self, api_url: str):
+        self.api_url = api_url
+
+    def setup(self, worker) -> None:
+        from prefect.events.clients import PrefectEventsClient
+        from prefect.events.worker import EventsWorker
+
+        EventsWorker.set_client_override(PrefectEventsClient, api_url=self.api_url)
+
+
+def _send_worker_events_to_this_api(client) -> None:
+    """Register :class:`PrefectEventsTo` for this process's API on every worker, present and
+    future (Prefect Cloud keeps its own authenticated client: left alone)."""
+    from prefect.events.worker import emit_events_to_cloud
+
+    if not emit_events_to_cloud():
+        client.register_plugin(PrefectEventsTo(PREFECT_API_URL.value()), name="resilience-prefect-events")
 
 
 def _scatter(client, data: MultiverseData):
