@@ -67,6 +67,16 @@ def small_sample_k(n_slopes: int, fe: FixedEffects) -> tuple[int, int]:
     return k_all - nested, k_all
 
 
+def joint_f(slopes: np.ndarray, slope_cov: np.ndarray) -> float:
+    """Wald F of all slopes = 0, b' V^-1 b / p; missing (NaN) when V is not of full rank, as
+    Stata reports it: a cluster or Driscoll-Kraay covariance has rank at most the number of
+    clusters or periods minus one, which can fall below p in a small subsample."""
+    p = len(slopes)
+    if np.linalg.matrix_rank(slope_cov) < p:
+        return float("nan")
+    return float(slopes @ np.linalg.solve(slope_cov, slopes)) / p
+
+
 def fit_ols(design: Design, spec_id: str | None = None, cov_type: str | None = None
             ) -> PanelOLSResult:
     """OLS of ``design.y`` on ``design.X`` with the spec's absorbed effects and covariance."""
@@ -91,9 +101,7 @@ def fit_ols(design: Design, spec_id: str | None = None, cov_type: str | None = N
     ssr = float(resid @ resid)
     tss = float(((y - y.mean()) ** 2).sum())
     r2 = 1 - ssr / tss
-    slope_cov = cov[:p, :p]
-    wald = float(beta[:p] @ np.linalg.solve(slope_cov, beta[:p]))
-    f_stat = wald / p
+    f_stat = joint_f(beta[:p], cov[:p, :p])
     f_df2 = df_t if COVARIANCES[cov_type].kind in ("cluster", "driscoll_kraay") else n - k_all
     st: dict[str, float] = {
         "nobs": n, "groups": design.groups, "r2": r2,

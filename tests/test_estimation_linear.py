@@ -102,3 +102,25 @@ def test_lag_and_interaction_terms():
                                    interaction=("dt", "inf"), centre=True))
     assert abs(mod.X["dt"].mean()) < 1e-12
     np.testing.assert_allclose(mod.X["dt_x_inf"], mod.X["dt"] * mod.X["inf"])
+
+
+def test_joint_f_is_missing_when_the_covariance_has_fewer_periods_than_slopes():
+    """Driscoll-Kraay with year effects has rank at most T - 1: on 6 years and 6 slopes the
+    joint F is missing (as Stata prints it), the per-coefficient SEs stay those of the
+    statsmodels sandwich and the full-rank case is still b' V^-1 b / p."""
+    from statsmodels.stats.sandwich_covariance import cov_nw_groupsum
+    panel = simulate_panel(seed=5)
+    short = panel[panel["year"] <= 2018].reset_index(drop=True)
+    terms = ["dt", *CONTROLS]
+    ours = fit_ols(make_design(short, spec("t", "er", ("dt",), cov_type="driscoll_kraay")))
+    assert np.isnan(ours.stats["f_stat"]) and np.isnan(ours.stats["f_p"])
+    sm_res = _statsmodels_lsdv(short, terms, True)
+    lags = int(np.floor(4 * (6 / 100) ** (2 / 9)))
+    raw = cov_nw_groupsum(sm_res, lags, short["year"].to_numpy() - 2013, use_correction=False)
+    n, K = len(short), len(terms) + 1 + 5
+    sm_se = np.sqrt(np.diag(raw) * (n - 1) / (n - K))[1:len(terms) + 1]
+    np.testing.assert_allclose(ours.std_errors[terms], sm_se, rtol=1e-8)
+
+    full = fit_ols(make_design(panel, spec("t", "er", ("dt",), cov_type="driscoll_kraay")))
+    b, V = full.params[terms].to_numpy(), full.cov.loc[terms, terms].to_numpy()
+    assert full.stats["f_stat"] == pytest.approx(b @ np.linalg.inv(V) @ b / len(terms), rel=1e-10)
