@@ -81,6 +81,16 @@ SIGNIFICANCE_COLOURS = {"significant positive": "#2471a3", "not significant": "#
                         "significant negative": "#c0392b"}
 
 
+def estimate_axis(estimates: np.ndarray, outer_share: float = 0.01) -> tuple[float, float]:
+    """Limits of the curve's estimate axis: from the ``outer_share`` quantile of the estimates
+    to the ``1 - outer_share`` one, widened to include 0; every estimate when there are fewer
+    than 200. Weak-instrument 2SLS cells in small subsamples give estimates (and intervals)
+    thousands of times the others: scaled to them, the rest of the curve is a flat line."""
+    share = outer_share if len(estimates) >= 200 else 0.0
+    lo, hi = np.quantile(estimates, [share, 1 - share])
+    return min(float(lo), 0.0), max(float(hi), 0.0)
+
+
 def specification_curve(curve, indicators, path, title: str = "Specification curve") -> Path:
     """The two-panel specification curve (Simonsohn, Simmons & Nelson 2020), as a PNG.
 
@@ -89,7 +99,8 @@ def specification_curve(curve, indicators, path, title: str = "Specification cur
     booleans, one row per cell in the same order, one column per choice, a ``(dimension,
     option)`` MultiIndex in the order to draw top to bottom. Above: the ranked estimates with
     their 95% intervals, coloured by significance at 5%, the baseline cell marked; below, for
-    every cell, which option of each dimension it uses.
+    every cell, which option of each dimension it uses. The estimate axis is
+    :func:`estimate_axis`; estimates beyond it are drawn as triangles at its edge.
     """
     n = len(curve)
     x = np.arange(1, n + 1)
@@ -111,12 +122,17 @@ def specification_curve(curve, indicators, path, title: str = "Specification cur
                 label=f"median {np.median(curve['estimate']):.3f}")
     for label, colour in SIGNIFICANCE_COLOURS.items():
         top.scatter([], [], c=colour, s=12, label=label + " (5%)" if label != "not significant" else label)
-    # Weak-instrument 2SLS cells in small subsamples have intervals many times wider than the
-    # spread of the estimates: the axis follows the estimates (and 0), intervals are cut at it.
-    lo, hi = min(curve["estimate"].min(), 0.0), max(curve["estimate"].max(), 0.0)
-    pad = 0.08 * (hi - lo or 1.0)
+    lo, hi = estimate_axis(curve["estimate"].to_numpy(dtype=float))
+    estimates = curve["estimate"].to_numpy(dtype=float)
+    for beyond, edge, marker in ((estimates > hi, hi, "^"), (estimates < lo, lo, "v")):
+        if beyond.any():
+            top.scatter(x[beyond], np.full(beyond.sum(), edge), c=np.array(colours)[beyond], marker=marker,
+                        s=10, zorder=3, clip_on=False)
+    pad = 0.04 * (hi - lo or 1.0)
     top.set_ylim(lo - pad, hi + pad)
-    top.set_ylabel("estimate (95% interval, cut at the axis)")
+    outside = int(((estimates > hi) | (estimates < lo)).sum())
+    top.set_ylabel("estimate (95% interval, cut at the axis)"
+                   + (f"\n{outside} beyond the axis: ▲▼ at its edge" if outside else ""), fontsize=8)
     top.set_title(title)
     top.legend(loc="upper left", fontsize=7, framealpha=0.7)
 

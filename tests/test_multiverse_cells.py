@@ -209,3 +209,16 @@ def test_batches_are_a_few_per_worker_thread_and_deal_every_cell_once(cells):
     batches = deal(cells[:1001], 8)
     assert sorted(c.key for b in batches for c in b) == sorted(c.key for c in cells[:1001])
     assert {len(b) for b in batches} == {125, 126}
+
+
+def test_the_curve_axis_follows_the_bulk_of_the_estimates():
+    from flows.plots import estimate_axis
+
+    # 1,000 estimates 0.001 ... 1.000 and two weak-instrument outliers: the axis runs from 0
+    # (included) to the 99th percentile, the outliers are left beyond it
+    estimates = np.concatenate([np.arange(1, 1001) / 1000, [-4000.0, 4000.0]])
+    lo, hi = estimate_axis(estimates)
+    assert lo == 0.0 and hi == pytest.approx(np.quantile(estimates, 0.99)) and 0.98 < hi < 1.0
+    # fewer than 200 cells: every estimate on the axis
+    assert estimate_axis(np.array([-3.0, 0.5, 2.0])) == (-3.0, 2.0)
+    assert estimate_axis(np.array([0.2, 0.5])) == (0.0, 0.5)
