@@ -122,8 +122,8 @@ def specification_curve(curve, indicators, path, title: str = "Specification cur
                 label=f"median {np.median(curve['estimate']):.3f}")
     for label, colour in SIGNIFICANCE_COLOURS.items():
         top.scatter([], [], c=colour, s=12, label=label + " (5%)" if label != "not significant" else label)
-    lo, hi = estimate_axis(curve["estimate"].to_numpy(dtype=float))
     estimates = curve["estimate"].to_numpy(dtype=float)
+    lo, hi = estimate_axis(estimates)
     for beyond, edge, marker in ((estimates > hi, hi, "^"), (estimates < lo, lo, "v")):
         if beyond.any():
             top.scatter(x[beyond], np.full(beyond.sum(), edge), c=np.array(colours)[beyond], marker=marker,

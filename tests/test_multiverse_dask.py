@@ -225,7 +225,10 @@ def test_a_failed_run_leaves_the_warehouse_as_it_was(prefect_server, published, 
 
 
 def test_a_worker_killed_mid_run_changes_no_result(prefect_server, dask_cluster, synthetic):
-    """Runs last: it kills one of the module cluster's workers."""
+    """Runs last: it kills one of the module cluster's workers. Its workers served the CLI
+    test's run first, against that command's own temporary Prefect server: this run's task
+    runs reach this module's server only because the flow points the workers' Prefect events
+    at it (flows.multiverse.PrefectEventsTo; without it none were recorded here)."""
     from distributed import Client
 
     data, cells = synthetic
