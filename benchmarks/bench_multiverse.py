@@ -26,6 +26,7 @@ import argparse
 import logging
 from dataclasses import replace
 import os
+import sys
 import time
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -63,18 +64,30 @@ def grid():
     return build_cells(options, base, control_variables(seed_rows("analysis_variables")))
 
 
+#: (data, cells, scheduler address, replications) of the next timed fan-out (see bench_flow).
+WORK: tuple = ()
+
+
+@flow(name="multiverse-benchmark")
+def bench_flow() -> tuple[float, int]:
+    """(seconds, batches) of one fan-out of WORK inside a flow run. It takes no parameters
+    (Prefect would send them to its API) and reads WORK through the module rather than closing
+    over it: the flow object travels, pickled and hashed, in every batch task's context, and a
+    closure would carry every cell and panel with it; the real flow, a module-level function,
+    is pickled by reference."""
+    data, cells, address, replications = sys.modules[__name__].WORK
+    start = time.perf_counter()
+    rows, outcomes = mv.fan_out(data, cells, task_runner="dask", dask_address=address,
+                                replications=replications)
+    seconds = time.perf_counter() - start
+    assert len(rows) == len(cells) and all(r["error"] is None for r in rows), "a cell failed"
+    return seconds, len(outcomes)
+
+
 def timed_fan_out(data, cells, address, replications):
-    """(seconds, batches) of one fan-out inside a flow run (the flow takes no parameters: Prefect
-    would send them to its API)."""
-    @flow(name="multiverse-benchmark")
-    def bench():
-        start = time.perf_counter()
-        rows, outcomes = mv.fan_out(data, cells, task_runner="dask", dask_address=address,
-                                    replications=replications)
-        seconds = time.perf_counter() - start
-        assert len(rows) == len(cells) and all(r["error"] is None for r in rows), "a cell failed"
-        return seconds, len(outcomes)
-    return bench()
+    global WORK
+    WORK = (data, cells, address, replications)
+    return bench_flow()
 
 
 def _worker_cpu_seconds(client) -> float:
