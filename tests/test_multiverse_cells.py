@@ -222,3 +222,14 @@ def test_the_curve_axis_follows_the_bulk_of_the_estimates():
     # fewer than 200 cells: every estimate on the axis
     assert estimate_axis(np.array([-3.0, 0.5, 2.0])) == (-3.0, 2.0)
     assert estimate_axis(np.array([0.2, 0.5])) == (0.0, 0.5)
+
+
+def test_dask_names_every_cell_apart(cells):
+    """Dask names a task by hashing its arguments (flows.multiverse registers a cheap hash of
+    a cell): equal cells hash alike, and no two cells of the grid share a hash."""
+    from dask.base import tokenize
+
+    tokens = {tokenize(cell) for cell in cells}
+    assert len(tokens) == len(cells)
+    assert tokenize(cells[0]) == tokenize(dataclasses.replace(cells[0]))
+    assert tokenize(cells[0]) != tokenize(dataclasses.replace(cells[0], is_baseline=not cells[0].is_baseline))
