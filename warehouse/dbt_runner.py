@@ -1,6 +1,6 @@
 """Run the dbt project (``dbt_project/``) on a warehouse file, in a child process.
 
-dbt runs as ``python -m dbt.cli.main`` in its own process: when it exits, its DuckDB
+dbt runs in its own Python process (:data:`DBT_MAIN`): when it exits, its DuckDB
 connection is closed by the operating system, so the file is free for the next reader or
 writer (dbt-duckdb otherwise keeps one connection open for the life of the process). Each call
 writes dbt's ``target/`` and ``logs/`` into a fresh temporary folder, so that concurrent builds
@@ -61,10 +61,16 @@ def workspace(warehouse: Path) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+#: What dbt's console script runs. Not ``python -m dbt.cli.main``: the package dbt.cli imports
+#: that module first, so runpy warns "found in sys.modules ... unpredictable behaviour" on
+#: every build.
+DBT_MAIN = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
+
+
 def run_dbt(command: list[str], warehouse: Path, work: Path, *, extra_vars: dict | None = None,
             project_dir: Path = DBT_PROJECT_DIR) -> tuple[int, list[str]]:
     """Run ``dbt <command>`` on ``warehouse`` in a child process; return (exit code, output lines)."""
-    args = [sys.executable, "-m", "dbt.cli.main", *command,
+    args = [sys.executable, "-c", DBT_MAIN, *command,
             "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
             "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     if extra_vars:
