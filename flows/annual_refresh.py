@@ -228,7 +228,7 @@ def annual_refresh(
 
     with forwarded_library_logs(), publishing.refresh_lock(warehouse_file, run_id):
         discard_report_leftovers(reports_root)
-        start_run_task(warehouse_file, run_id, _flow_run_id(), parameters)
+        start_run_task(warehouse_file, run_id, current_flow_run_id(), parameters)
         staging = reports_root / f".staging-{run_id}"
         working: Path | None = None
         data: runs.DataVintage | None = None
@@ -294,7 +294,8 @@ def discard_report_leftovers(reports_root: Path) -> None:
         publishing.discard_dir(leftover)
 
 
-def _flow_run_id() -> str | None:
+def current_flow_run_id() -> str | None:
+    """The id of the Prefect flow run this code runs in (None outside one)."""
     flow_run_id = prefect_flow_run.id
     return str(flow_run_id) if flow_run_id else None
 

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -60,7 +59,6 @@ from dask.base import normalize_token
 from distributed.diagnostics.plugin import WorkerPlugin
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.runtime import flow_run as prefect_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -68,7 +66,7 @@ from estimation.design import validate_panel
 from estimation.multiverse import (ROW_FIELDS, Cell, MultiverseData, Option, build_cells,
                                    fit_cells, focal_term, sample_cells)
 from estimation.specs import Spec
-from flows.annual_refresh import forwarded_library_logs
+from flows.annual_refresh import current_flow_run_id, forwarded_library_logs
 from flows.pipeline import (TIME, UNIT, EstimationInputs, MissingInputError, control_variables,
                             load_inputs, require_relations)
 from warehouse import publish as publishing
@@ -198,16 +196,21 @@ def fit_batch(data: MultiverseData, cells: list[Cell], replications: int, seed: 
                         time.perf_counter() - start)
 
 
+def check_task_runner(kind: str, dask_address: str | None) -> None:
+    """Refuse a task runner :func:`make_task_runner` cannot make."""
+    if kind not in TASK_RUNNERS:
+        raise ResilienceError(f"task runner must be one of {TASK_RUNNERS}, not {kind!r}")
+    if kind == "thread" and dask_address:
+        raise ResilienceError("--dask-address needs --task-runner dask")
+
+
 def make_task_runner(kind: str = "dask", dask_address: str | None = None, n_workers: int | None = None):
     """A Prefect task runner: ``dask`` (the scheduler at ``dask_address``, else a temporary
     ``LocalCluster`` of ``n_workers`` single-threaded worker processes, default one per core)
     or ``thread`` (``n_workers`` threads in this process)."""
-    if kind not in TASK_RUNNERS:
-        raise ResilienceError(f"task runner must be one of {TASK_RUNNERS}, not {kind!r}")
+    check_task_runner(kind, dask_address)
     workers = n_workers or os.cpu_count() or 1
     if kind == "thread":
-        if dask_address:
-            raise ResilienceError("--dask-address needs --task-runner dask")
         return ThreadPoolTaskRunner(max_workers=workers)
     from prefect_dask import DaskTaskRunner
 
@@ -371,7 +374,7 @@ def multiverse(warehouse: str | None = None, max_specs: int | None = None, seed:
     warehouse_file = warehouse_path(warehouse)
     if not warehouse_file.exists():
         raise ResilienceError(f"{warehouse_file}: no warehouse file; run `resilience refresh` first")
-    make_task_runner(task_runner, dask_address, n_workers)  # refuse bad options before the work
+    check_task_runner(task_runner, dask_address)  # before the work
     run_id, started = runs.new_run_id(), runs.utc_now()
     with forwarded_library_logs(), publishing.writing(warehouse_file, f"multiverse {run_id}") as working:
         design = read_design_task(working)
@@ -385,14 +388,9 @@ def multiverse(warehouse: str | None = None, max_specs: int | None = None, seed:
                       "task_runner": task_runner, "dask_address": dask_address, "n_workers": n_workers,
                       "cells": len(cells), "batches": len(outcomes), "base_spec": BASE_SPEC,
                       "estimates_run_id": design.estimates_run_id}
-        run_row = {"run_id": run_id, "flow_run_id": _flow_run_id(), "started_at": started,
-                   "finished_at": runs.utc_now(), "status": runs.SUCCEEDED,
-                   "vintage": design.vintage.vintage, "latest_year": design.vintage.latest_year,
-                   "files": json.dumps(design.vintage.files, ensure_ascii=False),
-                   "code_version": runs.code_version(),
-                   "parameters": json.dumps(parameters, sort_keys=True), "error": None,
-                   "unit_level": design.unit_level, "synthetic": design.vintage.synthetic,
-                   "kind": "multiverse"}
+        run_row = runs.succeeded_run_row(run_id, started_at=started, parameters=parameters,
+                                         vintage=design.vintage, unit_level=design.unit_level,
+                                         flow_run_id=current_flow_run_id(), kind="multiverse")
         write_task(working, run_id, frame, run_row)
     logger.info("multiverse %s published in %s", run_id, warehouse_file)
     return summarise(run_id, warehouse_file, frame, design)
@@ -408,11 +406,6 @@ def summarise(run_id: str, warehouse: Path, frame: pd.DataFrame, design: Multive
             "median_estimate": float(estimated["estimate"].median()) if len(estimated) else None,
             "baseline_key": baseline["spec_key"], "baseline_estimate": float(baseline["estimate"]),
             "estimates_run_id": design.estimates_run_id, "published_baseline": design.published_baseline}
-
-
-def _flow_run_id() -> str | None:
-    flow_run_id = prefect_flow_run.id
-    return str(flow_run_id) if flow_run_id else None
 
 
 def main_summary_lines(summary: dict[str, Any]) -> list[str]:

@@ -18,7 +18,6 @@ The one place where ``estimation`` (a library: frames in, results out) meets the
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,16 +139,8 @@ def estimate_and_publish(warehouse: str | Path, replications: int = 1000, seed: 
     parameters = {"replications": replications, "seed": seed, "entry_point": "resilience estimate"}
     with duckdb.connect(str(warehouse)) as con:
         frames = estimate(load_inputs(con), replications=replications, seed=seed)
-        vintage = runs.data_vintage(con)
-        run_row = {
-            "run_id": run_id, "flow_run_id": None, "started_at": started,
-            "finished_at": runs.utc_now(), "status": runs.SUCCEEDED, "vintage": vintage.vintage,
-            "latest_year": vintage.latest_year,
-            "files": json.dumps(vintage.files, ensure_ascii=False),
-            "code_version": runs.code_version(),
-            "parameters": json.dumps(parameters, sort_keys=True), "error": None,
-            "unit_level": runs.panel_level(con), "synthetic": vintage.synthetic,
-        }
+        run_row = runs.succeeded_run_row(run_id, started_at=started, parameters=parameters,
+                                         vintage=runs.data_vintage(con), unit_level=runs.panel_level(con))
         written = results_store.write_results(con, run_id, frames, run_row=run_row)
     log.info("run %s written: %s", run_id, written)
     return run_id

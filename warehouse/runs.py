@@ -51,6 +51,11 @@ class DataVintage:
     files: list[dict[str, str | None]]
     synthetic: bool = False  # some file was loaded from a folder marked synthetic (landing.SYNTHETIC_MARKER)
 
+    def run_columns(self) -> dict[str, Any]:
+        """The columns of ``results.runs`` this vintage fills."""
+        return {"vintage": self.vintage, "latest_year": self.latest_year,
+                "files": json.dumps(self.files, ensure_ascii=False), "synthetic": self.synthetic}
+
 
 def utc_now() -> datetime:
     """Current UTC time as a naive datetime (DuckDB TIMESTAMP has no zone)."""
@@ -129,6 +134,18 @@ def record_panel_level(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     _update(con, run_id, unit_level=panel_level(con))
 
 
+def succeeded_run_row(
+    run_id: str, *, started_at: datetime, parameters: Mapping[str, Any], vintage: DataVintage,
+    unit_level: str | None, flow_run_id: str | None = None, **columns: Any,
+) -> dict[str, Any]:
+    """The ``results.runs`` row of a run that succeeds now, for a writer that writes it in one
+    transaction with its results (``columns``: further ones, e.g. ``kind``)."""
+    return {"run_id": run_id, "flow_run_id": flow_run_id, "started_at": started_at,
+            "finished_at": utc_now(), "status": SUCCEEDED, **vintage.run_columns(),
+            "code_version": code_version(), "error": None, "unit_level": unit_level,
+            "parameters": json.dumps(dict(parameters), sort_keys=True, default=str), **columns}
+
+
 def start_run(
     con: duckdb.DuckDBPyConnection, run_id: str, *, flow_run_id: str | None = None,
     parameters: Mapping[str, Any] | None = None, started_at: datetime | None = None,
@@ -146,8 +163,7 @@ def start_run(
 def record_vintage(con: duckdb.DuckDBPyConnection, run_id: str, vintage: DataVintage | None = None) -> DataVintage:
     """Stamp the run with the data vintage (read from ``con`` unless given); return it."""
     vintage = vintage or data_vintage(con)
-    _update(con, run_id, vintage=vintage.vintage, latest_year=vintage.latest_year,
-            files=json.dumps(vintage.files, ensure_ascii=False), synthetic=vintage.synthetic)
+    _update(con, run_id, **vintage.run_columns())
     return vintage
 
 
@@ -164,8 +180,7 @@ def fail_run(
     """Mark a run ``failed`` with its error (and the data vintage, when it got that far)."""
     values: dict[str, Any] = {"status": FAILED, "finished_at": finished_at or utc_now(), "error": error}
     if vintage is not None:
-        values.update(vintage=vintage.vintage, latest_year=vintage.latest_year,
-                      files=json.dumps(vintage.files, ensure_ascii=False), synthetic=vintage.synthetic)
+        values.update(vintage.run_columns())
     _update(con, run_id, **values)
 
 

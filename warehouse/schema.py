@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import duckdb
 
-KEY = ["indicator_code", "unit_code", "year"]
-
 OBSERVATIONS_COLUMNS = {
     "indicator_code": "VARCHAR NOT NULL", "unit_code": "INTEGER NOT NULL", "year": "INTEGER NOT NULL",
     "value": "DOUBLE", "unit": "VARCHAR", "reported_value": "DOUBLE", "reported_unit": "VARCHAR",

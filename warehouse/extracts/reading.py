@@ -27,7 +27,6 @@ CHUNK = 1 << 20
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 DEFAULT_EXCEL_PASSWORD = "VelvetSweatshop"  # what Excel uses when a workbook is "protected" without one
-WORKBOOK_CONTAINERS = ("xls", "xlsx", "ods", "html")
 
 Row = tuple[int, list]
 
